@@ -1,0 +1,67 @@
+# HandTracker: two commands set everything up on a fresh machine.
+#   make demo   local control plane + operator + example HandTracker + web UI on :8080
+#   make test   every test (installs what it needs first)
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+export PYTHONPATH := $(CURDIR):$(CURDIR)/operator:$(CURDIR)/workload
+
+REQS := requirements/workload.txt requirements/workload-nodeps.txt \
+        requirements/operator.txt requirements/dev.txt
+
+.PHONY: demo test test-fast lint bench serve operator cluster-up cluster-down \
+        controlplane system-deps venv clean
+
+$(VENV)/.installed: $(REQS)
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements/workload.txt -r requirements/operator.txt \
+	    -r requirements/dev.txt
+	$(PY) -m pip install -q --no-deps -r requirements/workload-nodeps.txt
+	touch $@
+
+venv: $(VENV)/.installed
+
+## Debian packages the tests and the demo use (Chromium, ChromeDriver, ffmpeg, openssl).
+system-deps:
+	bash hack/system-deps.sh
+
+## Build (or reuse from the cache) the pinned control-plane binaries.
+controlplane: venv
+	$(PY) -m hack.controlplane build
+
+cluster-up: controlplane
+	$(PY) -m hack.controlplane up
+
+cluster-down: venv
+	$(PY) -m hack.controlplane down
+
+## Every test: unit, workload on real photos, operator on the real control plane, browser.
+test: system-deps venv controlplane
+	bash hack/run-tests.sh tests
+
+## Tests that need neither the control plane nor a browser.
+test-fast: venv
+	bash hack/run-tests.sh tests/unit
+
+demo: system-deps venv controlplane
+	$(PY) -m hack.demo
+
+## The workload alone, on http://127.0.0.1:8080.
+serve: venv
+	$(PY) -m handtracker_workload --bind 127.0.0.1:8080
+
+## The operator against .cluster/kubeconfig (after `make cluster-up`).
+operator: venv
+	KUBECONFIG=$(CURDIR)/.cluster/kubeconfig $(PY) -m handtracker_operator
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/hadolint Dockerfile.operator Dockerfile.workload
+
+bench: venv
+	$(PY) benchmarks/bench_workload.py
+
+clean: cluster-down
+	rm -rf $(VENV) .pytest_cache artifacts
