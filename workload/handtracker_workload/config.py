@@ -1,0 +1,132 @@
+"""Settings from HANDTRACKER_* environment variables, parsed and checked once.
+
+The operator's ConfigMap sets these names; every one is optional. A bad value
+stops the service at start with a message naming the variable, rather than
+surfacing later as odd behaviour under load.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T")
+
+LOG_LEVELS = ("debug", "info", "warning", "error")
+MODEL_COMPLEXITIES = ("lite", "full")
+
+# Binary and decimal suffixes as Kubernetes quantities spell them ("10Mi", "40M").
+_SUFFIXES = {
+    "": 1, "k": 10**3, "K": 10**3, "M": 10**6, "G": 10**9,
+    "Ki": 2**10, "Mi": 2**20, "Gi": 2**30,
+}  # fmt: skip
+_QUANTITY = re.compile(r"^\s*(\d+)\s*([kKMG]i?|)\s*$")
+
+
+class ConfigError(ValueError):
+    """A HANDTRACKER_* variable has a value the service cannot run with."""
+
+
+def default_workers() -> int:
+    """The container's CPU limit (cgroup v2 cpu.max, rounded up), else the core count."""
+    try:
+        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()[:2]
+        if quota != "max":
+            return max(1, math.ceil(int(quota) / int(period)))
+    except (OSError, ValueError):
+        pass
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+@dataclass(frozen=True)
+class Settings:
+    ui_title: str = "HandTracker"
+    log_level: str = "info"
+    model_complexity: str = "full"
+    max_hands: int = 2
+    min_detection_confidence: float = 0.5
+    min_tracking_confidence: float = 0.5
+    max_upload_bytes: int = 10 * 2**20
+    max_pixels: int = 40_000_000
+    workers: int = field(default_factory=default_workers)
+    # Threads per worker: inference is serialised per process, the threads let
+    # upload, decode and encode overlap with it and keep long connections open.
+    threads: int = 16
+    # Inference requests admitted per worker before answering 503 (bounded queue).
+    max_inflight: int = 8
+    port: int = 8080
+    model_bundle_dir: Path = Path("/tmp/handtracker-models")
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        reader = _Reader(env)
+        defaults = cls()
+        return cls(
+            ui_title=reader.get("UI_TITLE", str, defaults.ui_title),
+            log_level=reader.choice("LOG_LEVEL", LOG_LEVELS, defaults.log_level),
+            model_complexity=reader.choice(
+                "MODEL_COMPLEXITY", MODEL_COMPLEXITIES, defaults.model_complexity
+            ),
+            max_hands=reader.ranged("MAX_HANDS", int, 1, 4, defaults.max_hands),
+            min_detection_confidence=reader.ranged(
+                "MIN_DETECTION_CONFIDENCE", float, 0.0, 1.0, defaults.min_detection_confidence
+            ),
+            min_tracking_confidence=reader.ranged(
+                "MIN_TRACKING_CONFIDENCE", float, 0.0, 1.0, defaults.min_tracking_confidence
+            ),
+            max_upload_bytes=reader.ranged(
+                "MAX_UPLOAD_BYTES", parse_quantity, 1, 2**31, defaults.max_upload_bytes
+            ),
+            max_pixels=reader.ranged("MAX_PIXELS", parse_quantity, 1, 10**9, defaults.max_pixels),
+            workers=reader.ranged("WORKERS", int, 1, 256, defaults.workers),
+            threads=reader.ranged("THREADS", int, 1, 1024, defaults.threads),
+            max_inflight=reader.ranged("MAX_INFLIGHT", int, 1, 1024, defaults.max_inflight),
+            port=reader.ranged("PORT", int, 1, 65535, defaults.port),
+            model_bundle_dir=reader.get("MODEL_BUNDLE_DIR", Path, defaults.model_bundle_dir),
+        )
+
+
+def parse_quantity(text: str) -> int:
+    """'10485760', '10Mi' or '40M' -> an integer."""
+    match = _QUANTITY.match(text)
+    if not match:
+        raise ValueError(f"not an integer quantity: {text!r}")
+    return int(match.group(1)) * _SUFFIXES[match.group(2)]
+
+
+class _Reader:
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self._env = env
+
+    def get(self, name: str, parse: Callable[[str], T], default: T) -> T:
+        key = f"HANDTRACKER_{name}"
+        raw = self._env.get(key, "").strip()
+        if not raw:
+            return default
+        try:
+            return parse(raw)
+        except ValueError as exc:
+            raise ConfigError(f"{key}={raw!r} is invalid: {exc}") from None
+
+    def choice(self, name: str, choices: tuple[str, ...], default: str) -> str:
+        value = self.get(name, str.lower, default)
+        if value not in choices:
+            raise ConfigError(
+                f"HANDTRACKER_{name}={value!r} is invalid: expected one of {', '.join(choices)}"
+            )
+        return value
+
+    def ranged(self, name: str, parse: Callable[[str], T], low: T, high: T, default: T) -> T:
+        value = self.get(name, parse, default)
+        if not low <= value <= high:  # type: ignore[operator]
+            raise ConfigError(f"HANDTRACKER_{name}={value!r} is invalid: expected {low} to {high}")
+        return value
