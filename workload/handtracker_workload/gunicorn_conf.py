@@ -1,0 +1,70 @@
+"""gunicorn configuration: `gunicorn -c python:handtracker_workload.gunicorn_conf`.
+
+Serving model: pre-forked processes, one MediaPipe detector each (two
+detectors in one process do not scale across cores; two processes do), built
+after fork because a MediaPipe graph does not survive it. `gthread` workers:
+inference is serialised per process, but the threads let uploads, JPEG
+decoding and encoding overlap with it (above ~2 MP those cost more than the
+model), answer probes while a long request runs, and hold long-lived
+connections. Admission is bounded per worker (HANDTRACKER_MAX_INFLIGHT, see
+lifecycle.py); beyond it requests get 503 + Retry-After instead of a queue.
+
+`python -m handtracker_workload` validates the settings, prepares /tmp and
+execs gunicorn with this file; it can also be used directly.
+"""
+
+from __future__ import annotations
+
+import shutil
+import signal
+from typing import Any
+
+import cv2
+
+from handtracker_workload import logs, metrics, state
+from handtracker_workload.config import Settings
+
+_settings = Settings.from_env()
+
+wsgi_app = "handtracker_workload:create_app()"
+bind = [f"0.0.0.0:{_settings.port}"]
+workers = _settings.workers
+worker_class = "gthread"
+threads = _settings.threads
+preload_app = False  # each worker builds its own app, so its own detector, after fork
+timeout = 60
+# Kubernetes waits 30 s by default between SIGTERM and SIGKILL.
+graceful_timeout = 25
+keepalive = 5
+accesslog = None  # the app logs each request as JSON with its route and timing
+loglevel = _settings.log_level
+logconfig_dict = logs.config(_settings.log_level)
+proc_name = "handtracker-workload"
+
+
+def post_fork(server: Any, worker: Any) -> None:
+    # Workers already use every core; OpenCV's own thread pool would oversubscribe.
+    cv2.setNumThreads(1)
+
+
+def post_worker_init(worker: Any) -> None:
+    """On SIGTERM, turn readiness off before gunicorn lets in-flight requests finish."""
+    runtime = worker.wsgi.extensions[state.KEY].runtime
+    stop = signal.getsignal(signal.SIGTERM)
+
+    def drain(signum: int, frame: Any) -> None:
+        runtime.begin_drain()
+        if callable(stop):
+            stop(signum, frame)
+
+    signal.signal(signal.SIGTERM, drain)
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    metrics.worker_exited(worker.pid)
+
+
+def on_exit(server: Any) -> None:
+    directory = metrics.multiprocess_dir()
+    if directory:
+        shutil.rmtree(directory, ignore_errors=True)
