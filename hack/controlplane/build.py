@@ -1,0 +1,177 @@
+"""Builds the pinned control-plane binaries with Go into a cache folder outside git.
+
+Layout of one cache entry (`<cache>/<pins-hash>/`):
+  bin/                finished binaries; present only once every binary was built
+  bin.partial/        binaries of an interrupted build, reused on the next run
+  kwok-stages.yaml    kwok's own "fast" node and pod stages, from the pinned module
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from .paths import GO_MODULES_DIR, cache_root
+from .pins import BINARIES, BINARY_NAMES, GoBinary, kubernetes_version, pins_hash
+
+# kwok exits with "no stages found" without these; node-initialize marks our fake
+# Nodes Ready once, and the pod stages take pods through Running/Ready and deletion.
+KWOK_STAGE_FILES = (
+    "kustomize/stage/node/fast/node-initialize.yaml",
+    "kustomize/stage/pod/fast/pod-ready.yaml",
+    "kustomize/stage/pod/fast/pod-complete.yaml",
+    "kustomize/stage/pod/fast/pod-delete.yaml",
+)
+
+
+class BuildError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class Toolchain:
+    go: Path
+    version: str  # e.g. "go1.26.8"
+
+    @property
+    def minor(self) -> int:
+        match = re.match(r"go1\.(\d+)", self.version)
+        return int(match.group(1)) if match else 0
+
+
+@dataclass(frozen=True)
+class Binaries:
+    """A finished cache entry."""
+
+    root: Path
+
+    @property
+    def bin_dir(self) -> Path:
+        return self.root / "bin"
+
+    @property
+    def kwok_stages(self) -> Path:
+        return self.root / "kwok-stages.yaml"
+
+    def path(self, name: str) -> Path:
+        return self.bin_dir / name
+
+    def complete(self) -> bool:
+        return self.kwok_stages.is_file() and all(
+            os.access(self.path(n), os.X_OK) for n in BINARY_NAMES
+        )
+
+
+def find_go() -> Toolchain:
+    candidates = [os.environ.get("GO"), "/usr/local/go/bin/go", shutil.which("go")]
+    for candidate in candidates:
+        if candidate and os.access(candidate, os.X_OK):
+            out = subprocess.run(
+                [candidate, "env", "GOVERSION"], capture_output=True, text=True, check=True
+            )
+            return Toolchain(Path(candidate), out.stdout.strip())
+    raise BuildError("Go not found: install Go >= 1.26 or set GO=/path/to/go")
+
+
+def go_env(toolchain: Toolchain) -> dict[str, str]:
+    env = dict(os.environ)
+    env["PATH"] = f"{toolchain.go.parent}{os.pathsep}{env.get('PATH', '')}"
+    # Build with the installed Go; never download another toolchain behind our back.
+    env["GOTOOLCHAIN"] = "local"
+    # go.sum is committed: a build must not silently change it.
+    env["GOFLAGS"] = "-mod=readonly"
+    env["CGO_ENABLED"] = "0"
+    if toolchain.minor >= 27:
+        # Go 1.27's JSON rewrite breaks the apiserver's OpenAPI document
+        # (kubectl apply then fails with "failed to download openapi").
+        env["GOEXPERIMENT"] = ",".join(
+            x for x in (env.get("GOEXPERIMENT"), "nojsonv2") if x
+        )
+    return env
+
+
+def ldflags(binary: GoBinary) -> str:
+    flags = ["-s", "-w"]
+    if binary.kube_version_stamp:
+        version = kubernetes_version()
+        major, minor = version.lstrip("v").split(".")[:2]
+        for pkg in ("k8s.io/component-base/version", "k8s.io/client-go/pkg/version"):
+            flags += [
+                f"-X {pkg}.gitVersion={version}",
+                f"-X {pkg}.gitMajor={major}",
+                f"-X {pkg}.gitMinor={minor}",
+                f"-X {pkg}.gitTreeState=clean",
+            ]
+    return " ".join(flags)
+
+
+def _log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _build_one(binary: GoBinary, out_dir: Path, toolchain: Toolchain) -> None:
+    target = out_dir / binary.name
+    started = time.monotonic()
+    _log(f"building {binary.name} ...")
+    cmd = [
+        str(toolchain.go), "build", "-trimpath", f"-ldflags={ldflags(binary)}",
+        "-o", str(target), binary.package,
+    ]
+    result = subprocess.run(cmd, cwd=GO_MODULES_DIR / binary.module, env=go_env(toolchain))
+    if result.returncode != 0:
+        target.unlink(missing_ok=True)
+        raise BuildError(f"building {binary.name} failed (exit {result.returncode})")
+    _log(f"built {binary.name} in {time.monotonic() - started:.0f} s")
+
+
+def _write_kwok_stages(target: Path, toolchain: Toolchain) -> None:
+    out = subprocess.run(
+        [str(toolchain.go), "list", "-m", "-f", "{{.Dir}}", "sigs.k8s.io/kwok"],
+        cwd=GO_MODULES_DIR / "kwok", env=go_env(toolchain),
+        capture_output=True, text=True, check=True,
+    )
+    module_dir = Path(out.stdout.strip())
+    docs = [(module_dir / rel).read_text().strip() for rel in KWOK_STAGE_FILES]
+    tmp = target.with_suffix(".tmp")
+    tmp.write_text("\n---\n".join(docs) + "\n")
+    tmp.replace(target)
+
+
+def ensure_built() -> Binaries:
+    """Returns the cache entry for the current pins, building what is missing."""
+    toolchain = find_go()
+    root = cache_root() / pins_hash(toolchain.version)
+    binaries = Binaries(root)
+    if binaries.complete():
+        return binaries
+    root.mkdir(parents=True, exist_ok=True)
+    # Two concurrent `make` runs must not build into the same folder.
+    with open(root / "lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if binaries.complete():
+            return binaries
+        started = time.monotonic()
+        partial = root / "bin.partial"
+        partial.mkdir(exist_ok=True)
+        for binary in BINARIES:
+            if not os.access(partial / binary.name, os.X_OK):
+                _build_one(binary, partial, toolchain)
+        _write_kwok_stages(binaries.kwok_stages, toolchain)
+        if binaries.bin_dir.exists():
+            shutil.rmtree(binaries.bin_dir)
+        partial.rename(binaries.bin_dir)
+        _log(f"control-plane binaries ready in {time.monotonic() - started:.0f} s")
+    return binaries
+
+
+def cached() -> Binaries | None:
+    """The cache entry for the current pins if it is complete, without building."""
+    binaries = Binaries(cache_root() / pins_hash(find_go().version))
+    return binaries if binaries.complete() else None

@@ -1,0 +1,178 @@
+"""Command lines of the control-plane components, all bound to 127.0.0.1.
+
+Kept apart from the orchestration so each flag can carry the reason it is there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from .build import Binaries
+from .certs import Credentials
+
+HOST = "127.0.0.1"
+# Distinct ranges: kwok's default pod range (10.0.0.0/24) would overlap a 10.0.0.0/24
+# service range, so pods get 10.244.0.0/16 and Services 10.96.0.0/16.
+SERVICE_CIDR = "10.96.0.0/16"
+POD_CIDR = "10.244.0.1/16"
+SERVICE_ACCOUNT_ISSUER = "https://kubernetes.default.svc.cluster.local"
+
+# kwok only acts on Nodes carrying this annotation; up() creates them with it.
+KWOK_NODE_ANNOTATION = ("kwok.x-k8s.io/node", "fake")
+
+CONTROLLERS = (
+    "garbage-collector-controller",
+    "deployment-controller",
+    "replicaset-controller",
+    "endpointslice-controller",
+    "horizontal-pod-autoscaler-controller",
+    "namespace-controller",
+    "serviceaccount-controller",
+    "serviceaccount-token-controller",
+    # Publishes kube-root-ca.crt into every namespace (projected token volumes need it).
+    "root-ca-certificate-publisher-controller",
+    # Fills the aggregated admin/edit/view ClusterRoles that RBAC tests bind to.
+    "clusterrole-aggregation-controller",
+    # PodDisruptionBudget status.
+    "disruption-controller",
+)
+
+
+@dataclass(frozen=True)
+class Ports:
+    etcd_client: int
+    etcd_peer: int
+    apiserver: int
+    controller_manager: int
+    scheduler: int
+
+    def to_json(self) -> dict[str, int]:
+        return dict(self.__dict__)
+
+    @classmethod
+    def from_json(cls, data: dict) -> Ports:
+        return cls(**{k: int(v) for k, v in data.items()})
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Files of one cluster inside its state folder."""
+
+    state_dir: Path
+
+    @property
+    def etcd_data(self) -> Path:
+        return self.state_dir / "etcd"
+
+    @property
+    def pki(self) -> Path:
+        return self.state_dir / "pki"
+
+    @property
+    def logs(self) -> Path:
+        return self.state_dir / "logs"
+
+    @property
+    def kubeconfig(self) -> Path:
+        return self.state_dir / "kubeconfig"
+
+    def component_kubeconfig(self, name: str) -> Path:
+        return self.pki / f"{name}.kubeconfig"
+
+    @property
+    def state_file(self) -> Path:
+        return self.state_dir / "state.json"
+
+
+def etcd(bins: Binaries, layout: Layout, ports: Ports) -> list[str]:
+    client = f"http://{HOST}:{ports.etcd_client}"
+    peer = f"http://{HOST}:{ports.etcd_peer}"
+    return [
+        str(bins.path("etcd")),
+        "--name=default",
+        f"--data-dir={layout.etcd_data}",
+        f"--listen-client-urls={client}",
+        f"--advertise-client-urls={client}",
+        f"--listen-peer-urls={peer}",
+        f"--initial-advertise-peer-urls={peer}",
+        f"--initial-cluster=default={peer}",
+        # The data is thrown away with the cluster; fsync would only slow tests down.
+        "--unsafe-no-fsync=true",
+        "--log-level=warn",
+    ]
+
+
+def apiserver(bins: Binaries, layout: Layout, ports: Ports, creds: Credentials) -> list[str]:
+    return [
+        str(bins.path("kube-apiserver")),
+        f"--etcd-servers=http://{HOST}:{ports.etcd_client}",
+        f"--bind-address={HOST}",
+        f"--advertise-address={HOST}",
+        f"--secure-port={ports.apiserver}",
+        f"--tls-cert-file={creds.serving_cert}",
+        f"--tls-private-key-file={creds.serving_key}",
+        f"--client-ca-file={creds.ca_cert}",
+        f"--service-account-issuer={SERVICE_ACCOUNT_ISSUER}",
+        f"--service-account-key-file={creds.sa_pub}",
+        f"--service-account-signing-key-file={creds.sa_key}",
+        f"--service-cluster-ip-range={SERVICE_CIDR}",
+        "--authorization-mode=Node,RBAC",
+        # PodSecurity is on by default; named here because the tests rely on it.
+        "--enable-admission-plugins=NodeRestriction,PodSecurity",
+        # Privileged pods are allowed in general so that only Pod Security admission,
+        # driven by namespace labels, decides (as on a real cluster).
+        "--allow-privileged=true",
+        # The loopback address cannot be published as the kubernetes Service's endpoint.
+        "--endpoint-reconciler-type=none",
+        f"--cert-dir={layout.pki}",
+    ]
+
+
+def controller_manager(
+    bins: Binaries, layout: Layout, ports: Ports, creds: Credentials
+) -> list[str]:
+    kubeconfig = layout.component_kubeconfig("controller-manager")
+    return [
+        str(bins.path("kube-controller-manager")),
+        f"--kubeconfig={kubeconfig}",
+        f"--authentication-kubeconfig={kubeconfig}",
+        f"--authorization-kubeconfig={kubeconfig}",
+        f"--bind-address={HOST}",
+        f"--secure-port={ports.controller_manager}",
+        f"--cert-dir={layout.pki / 'controller-manager'}",
+        "--leader-elect=false",
+        f"--controllers={','.join(CONTROLLERS)}",
+        # Each controller acts with its own service account and bootstrap RBAC role.
+        "--use-service-account-credentials=true",
+        f"--service-account-private-key-file={creds.sa_key}",
+        f"--root-ca-file={creds.ca_cert}",
+        f"--service-cluster-ip-range={SERVICE_CIDR}",
+    ]
+
+
+def scheduler(bins: Binaries, layout: Layout, ports: Ports) -> list[str]:
+    kubeconfig = layout.component_kubeconfig("scheduler")
+    return [
+        str(bins.path("kube-scheduler")),
+        f"--kubeconfig={kubeconfig}",
+        f"--authentication-kubeconfig={kubeconfig}",
+        f"--authorization-kubeconfig={kubeconfig}",
+        f"--bind-address={HOST}",
+        f"--secure-port={ports.scheduler}",
+        f"--cert-dir={layout.pki / 'scheduler'}",
+        "--leader-elect=false",
+    ]
+
+
+def kwok(bins: Binaries, layout: Layout) -> list[str]:
+    key, value = KWOK_NODE_ANNOTATION
+    return [
+        str(bins.path("kwok")),
+        f"--kubeconfig={layout.component_kubeconfig('admin')}",
+        f"--config={bins.kwok_stages}",
+        "--manage-all-nodes=false",
+        f"--manage-nodes-with-annotation-selector={key}={value}",
+        f"--cidr={POD_CIDR}",
+        f"--node-ip={HOST}",
+    ]

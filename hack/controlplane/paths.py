@@ -1,0 +1,23 @@
+"""Where the control plane keeps its binaries (outside git) and its state (in the checkout)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+REPO_ROOT = PACKAGE_DIR.parents[1]
+GO_MODULES_DIR = PACKAGE_DIR / "go"
+CRDS_DIR = REPO_ROOT / "crds"
+
+# Scripts and people rely on this exact path: `export KUBECONFIG=$PWD/.cluster/kubeconfig`.
+DEFAULT_STATE_DIR = REPO_ROOT / ".cluster"
+
+
+def cache_root() -> Path:
+    """Root of the binary cache; one sub-folder per set of pins."""
+    override = os.environ.get("HANDTRACKER_CONTROLPLANE_CACHE")
+    if override:
+        return Path(override).expanduser().resolve()
+    xdg = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(xdg) / "handtracker" / "controlplane"
