@@ -1,0 +1,69 @@
+"""`python -m handtracker_operator`: run the operator (kopf) with our handlers.
+
+Examples:
+    python -m handtracker_operator                       # the whole cluster
+    python -m handtracker_operator -n team-a -n team-b   # only these namespaces
+    python -m handtracker_operator --peering handtracker # HA: one active replica
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+
+import kopf
+
+from . import handlers  # noqa: F401  (registers the handlers)
+from .settings import DEFAULT_RESYNC_SECONDS, OperatorConfig
+from .spec import DEFAULT_IMAGE
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    env = os.environ
+    parser = argparse.ArgumentParser(prog="handtracker_operator", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("-n", "--namespace", action="append", default=[],
+                        help="watch only this namespace (repeatable; default: all namespaces)")
+    parser.add_argument("--liveness", default=env.get("HANDTRACKER_LIVENESS",
+                                                      "http://0.0.0.0:8080/healthz"),
+                        help="liveness endpoint URL served by kopf (default: %(default)s)")
+    parser.add_argument("--metrics-port", type=int,
+                        default=int(env.get("HANDTRACKER_METRICS_PORT", "9090")),
+                        help="Prometheus metrics port, 0 to disable (default: %(default)s)")
+    parser.add_argument("--peering", default=env.get("HANDTRACKER_PEERING", ""),
+                        help="kopf peering object name for active/standby replicas "
+                             "(needs kopf's peering CRDs); default: standalone")
+    parser.add_argument("--default-image",
+                        default=env.get("HANDTRACKER_DEFAULT_IMAGE", DEFAULT_IMAGE),
+                        help="image for HandTrackers that set none (default: %(default)s)")
+    parser.add_argument("--resync-seconds", type=float,
+                        default=float(env.get("HANDTRACKER_RESYNC_SECONDS",
+                                              DEFAULT_RESYNC_SECONDS)),
+                        help="reconcile everything this often as a safety net")
+    parser.add_argument("--verbose", action="store_true", help="debug logging")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    config = OperatorConfig(
+        default_image=args.default_image,
+        namespaces=tuple(args.namespace),
+        resync_seconds=args.resync_seconds,
+        metrics_port=args.metrics_port,
+    )
+    kopf.run(
+        clusterwide=not args.namespace,
+        namespaces=args.namespace,
+        liveness_endpoint=args.liveness or None,
+        standalone=not args.peering,
+        peering_name=args.peering or None,
+        memo=kopf.Memo(config=config),
+    )
+
+
+if __name__ == "__main__":
+    main()

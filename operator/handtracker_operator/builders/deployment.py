@@ -1,0 +1,114 @@
+"""Deployment <name>: the workload pods, hardened to the restricted Pod Security profile."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..identity import CONTAINER_PORT, Identity
+from ..spec import HandTrackerSpec
+
+CONFIG_HASH_ANNOTATION = "handtracking.dev/config-hash"
+CONTAINER_NAME = "handtracker"
+RUN_AS = 10001  # the workload image's non-root user; explicit so runAsNonRoot can verify it
+
+
+def build(spec: HandTrackerSpec, ident: Identity, config_hash: str) -> dict[str, Any]:
+    deployment_spec: dict[str, Any] = {
+        "selector": {"matchLabels": ident.selector},
+        "revisionHistoryLimit": 3,
+        "strategy": {
+            "type": "RollingUpdate",
+            # Never drop below the desired count while rolling: capacity matters for inference.
+            "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1},
+        },
+        "template": _pod_template(spec, ident, config_hash),
+    }
+    if not spec.autoscaled:
+        # While an HPA exists it alone writes spec.replicas.
+        deployment_spec["replicas"] = spec.desired_replicas
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": ident.metadata(ident.name, "server"),
+        "spec": deployment_spec,
+    }
+
+
+def _pod_template(spec: HandTrackerSpec, ident: Identity, config_hash: str) -> dict[str, Any]:
+    placement = spec.placement
+    pod: dict[str, Any] = {
+        "automountServiceAccountToken": False,
+        "enableServiceLinks": False,
+        "securityContext": {
+            "runAsNonRoot": True,
+            "runAsUser": RUN_AS,
+            "runAsGroup": RUN_AS,
+            "fsGroup": RUN_AS,
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
+        "containers": [_container(spec, ident)],
+        "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "1Gi"}}],
+        "topologySpreadConstraints": [
+            {
+                "maxSkew": 1,
+                "topologyKey": "kubernetes.io/hostname",
+                "whenUnsatisfiable": "ScheduleAnyway",
+                "labelSelector": {"matchLabels": ident.selector},
+            }
+        ],
+        "terminationGracePeriodSeconds": 30,
+    }
+    if spec.image_pull_secrets:
+        pod["imagePullSecrets"] = [{"name": n} for n in spec.image_pull_secrets]
+    if placement.node_selector:
+        pod["nodeSelector"] = dict(placement.node_selector)
+    if placement.tolerations:
+        pod["tolerations"] = [dict(t) for t in placement.tolerations]
+    if placement.affinity:
+        pod["affinity"] = dict(placement.affinity)
+    if placement.priority_class_name:
+        pod["priorityClassName"] = placement.priority_class_name
+    return {
+        "metadata": {
+            "labels": {**placement.pod_labels, **ident.labels("server")},
+            "annotations": {**placement.pod_annotations, CONFIG_HASH_ANNOTATION: config_hash},
+        },
+        "spec": pod,
+    }
+
+
+def _container(spec: HandTrackerSpec, ident: Identity) -> dict[str, Any]:
+    res = spec.resources
+
+    def probe(path: str, period: int, failures: int) -> dict[str, Any]:
+        return {
+            "httpGet": {"path": path, "port": "http"},
+            "periodSeconds": period,
+            "timeoutSeconds": 2,
+            "failureThreshold": failures,
+        }
+
+    return {
+        "name": CONTAINER_NAME,
+        "image": spec.image,
+        "imagePullPolicy": spec.image_pull_policy,
+        "ports": [{"name": "http", "containerPort": CONTAINER_PORT, "protocol": "TCP"}],
+        "env": [{"name": "HANDTRACKER_PORT", "value": str(CONTAINER_PORT)}],
+        "envFrom": [{"configMapRef": {"name": ident.config_name}}],
+        "resources": {
+            "requests": {"cpu": res.requests_cpu, "memory": res.requests_memory},
+            "limits": {"cpu": res.limits_cpu, "memory": res.limits_memory},
+        },
+        # Model loading and warm-up happen before /readyz turns 200: allow up to 2 minutes.
+        "startupProbe": probe("/readyz", 2, 60),
+        "livenessProbe": probe("/healthz", 10, 3),
+        "readinessProbe": probe("/readyz", 5, 2),
+        "securityContext": {
+            "allowPrivilegeEscalation": False,
+            "readOnlyRootFilesystem": True,
+            "runAsNonRoot": True,
+            "capabilities": {"drop": ["ALL"]},
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
+        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
+    }

@@ -1,0 +1,91 @@
+"""plan(desired, observed): the writes that bring the children to the desired state.
+
+Only fields we set are compared, so API-server defaults and the HPA's replica count never
+count as drift. Each applied child carries a hash of its desired manifest: a changed hash
+means the spec changed (server-side apply then also removes fields we stopped setting);
+an unchanged hash with different owned fields means someone edited the child by hand.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from . import quantity
+
+HASH_ANNOTATION = "handtracking.dev/desired-hash"
+
+
+@dataclass(frozen=True)
+class Action:
+    verb: str  # "create" | "update" | "delete"
+    kind: str
+    name: str
+    manifest: Mapping[str, Any] | None
+    drift: bool = False  # the write undoes a change made outside the operator
+
+    def describe(self) -> str:
+        past = {"create": "Created", "update": "Updated", "delete": "Deleted"}[self.verb]
+        return f"{past} {self.kind} {self.name}"
+
+
+def plan(
+    desired: Mapping[str, Mapping[str, Any] | None],
+    observed: Mapping[str, Mapping[str, Any] | None],
+    settled: bool = False,
+) -> list[Action]:
+    """Actions in `desired` order; `settled` says the last reconcile saw this very spec,
+    so a child missing now was deleted behind the operator's back."""
+    actions = []
+    for kind, want in desired.items():
+        live = observed.get(kind)
+        if want is None:
+            if live is not None:
+                actions.append(Action("delete", kind, live["metadata"]["name"], None))
+            continue
+        stamped = stamp(want)
+        name = want["metadata"]["name"]
+        if live is None:
+            actions.append(Action("create", kind, name, stamped, drift=settled))
+        elif _hash_of(live) != _hash_of(stamped):
+            actions.append(Action("update", kind, name, stamped))
+        elif not matches(want, live):
+            actions.append(Action("update", kind, name, stamped, drift=True))
+    return actions
+
+
+def stamp(manifest: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of the manifest annotated with the hash of its content."""
+    stamped = copy.deepcopy(dict(manifest))
+    canonical = json.dumps(manifest, sort_keys=True, separators=(",", ":"))
+    digest = hashlib.sha256(canonical.encode()).hexdigest()[:16]
+    meta = stamped["metadata"]
+    meta["annotations"] = {**meta.get("annotations", {}), HASH_ANNOTATION: digest}
+    return stamped
+
+
+def matches(want: Any, live: Any) -> bool:
+    """True when every field of `want` has the same value in `live` (extra fields allowed)."""
+    if isinstance(want, Mapping):
+        return isinstance(live, Mapping) and all(
+            k in live and matches(v, live[k]) for k, v in want.items()
+        )
+    if isinstance(want, list):
+        return (
+            isinstance(live, list)
+            and len(want) == len(live)
+            and all(matches(w, v) for w, v in zip(want, live, strict=True))
+        )
+    if want == live:
+        return True
+    # "1000m" and "1" are the same CPU; the API server may rewrite one into the other.
+    scalars = isinstance(want, str | int) and isinstance(live, str | int)
+    return scalars and quantity.equal(want, live)
+
+
+def _hash_of(manifest: Mapping[str, Any]) -> str | None:
+    return (manifest.get("metadata", {}).get("annotations") or {}).get(HASH_ANNOTATION)

@@ -1,0 +1,22 @@
+"""Typed failures of a reconcile; handlers and reconcile decide how each is reported."""
+
+from __future__ import annotations
+
+
+class InvalidSpec(ValueError):
+    """The spec passed the schema but cannot be acted on; retrying will not help."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+class ApplyFailed(RuntimeError):
+    """The API server refused or failed a write to a child; a later reconcile retries."""
+
+    def __init__(self, kind: str, name: str, detail: str) -> None:
+        super().__init__(f"{kind} {name}: {detail}")
+        self.kind = kind
+        self.name = name
+        self.detail = detail

@@ -1,0 +1,62 @@
+"""derive(...): Events for the HandTracker from actions and condition changes (stable reasons)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .conditions import find
+from .diff import Action
+
+
+@dataclass(frozen=True)
+class Event:
+    type: str  # "Normal" | "Warning"
+    reason: str
+    message: str
+
+
+def derive(
+    actions: Sequence[Action],
+    before: Iterable[Mapping[str, Any]] | None,
+    after: Iterable[Mapping[str, Any]],
+) -> list[Event]:
+    before, after = list(before or ()), list(after)
+    events = [_for_action(a) for a in actions]
+
+    def pair(type_: str) -> tuple[Mapping[str, Any], Mapping[str, Any]]:
+        return find(before, type_) or {}, find(after, type_) or {}
+
+    old, new = pair("Progressing")
+    if new.get("reason") == "RollingOut" and old.get("reason") != "RollingOut":
+        events.append(Event("Normal", "RolloutStarted", new.get("message", "")))
+    if new.get("reason") == "NewReplicaSetAvailable" and old.get("reason") == "RollingOut":
+        events.append(Event("Normal", "RolloutComplete", "All replicas run the current spec"))
+
+    old, new = pair("Ready")
+    if new.get("reason") in ("InvalidSpec", "ReconcileError") and old.get("reason") != new.get(
+        "reason"
+    ):
+        events.append(Event("Warning", new["reason"], new.get("message", "")))
+
+    old, new = pair("Degraded")
+    if new.get("status") == "True" and (
+        old.get("status") != "True" or old.get("reason") != new.get("reason")
+    ) and new.get("reason") != "InvalidSpec":
+        events.append(Event("Warning", "Degraded", f"{new['reason']}: {new.get('message', '')}"))
+    if old.get("status") == "True" and new.get("status") == "False":
+        events.append(Event("Normal", "Recovered", "No failing pods any more"))
+    return events
+
+
+def _for_action(action: Action) -> Event:
+    if action.drift:
+        how = "recreated" if action.verb == "create" else "reverted"
+        return Event(
+            "Normal", "DriftCorrected",
+            f"{action.kind} {action.name} changed outside the operator; {how} it",
+        )
+    if action.verb == "create":
+        return Event("Normal", "Created", action.describe())
+    return Event("Normal", "Updated", action.describe())

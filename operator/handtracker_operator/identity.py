@@ -1,0 +1,111 @@
+"""Who a HandTracker's children are: names, labels, selector and ownerReference.
+
+This is the only place the app.kubernetes.io/* labels are spelled out. The CR's own
+labels and annotations are never copied (GitOps tools track objects by such labels).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+GROUP = "handtracking.dev"
+VERSION = "v1alpha1"
+PLURAL = "handtrackers"
+KIND = "HandTracker"
+API_VERSION = f"{GROUP}/{VERSION}"
+
+MANAGER = "handtracker-operator"
+NAME_LABEL = "app.kubernetes.io/name"
+INSTANCE_LABEL = "app.kubernetes.io/instance"
+COMPONENT_LABEL = "app.kubernetes.io/component"
+MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
+PART_OF_LABEL = "app.kubernetes.io/part-of"
+VERSION_LABEL = "app.kubernetes.io/version"
+APP_NAME = "handtracker"
+CONTAINER_PORT = 8080
+
+_LABEL_VALUE = re.compile(r"[^A-Za-z0-9._-]")
+
+
+@dataclass(frozen=True)
+class Identity:
+    name: str
+    namespace: str
+    uid: str
+    generation: int
+    version: str
+
+    @property
+    def config_name(self) -> str:
+        return f"{self.name}-config"
+
+    @property
+    def selector(self) -> dict[str, str]:
+        """Labels the Deployment, Service and PDB select pods by; never changes."""
+        return {NAME_LABEL: APP_NAME, INSTANCE_LABEL: self.name}
+
+    @property
+    def selector_string(self) -> str:
+        return ",".join(f"{k}={v}" for k, v in self.selector.items())
+
+    @property
+    def children_selector(self) -> str:
+        """Finds every child of this HandTracker (and only ours, by the manager label)."""
+        return f"{self.selector_string},{MANAGED_BY_LABEL}={MANAGER}"
+
+    def labels(self, component: str) -> dict[str, str]:
+        labels = {
+            **self.selector,
+            COMPONENT_LABEL: component,
+            PART_OF_LABEL: APP_NAME,
+            MANAGED_BY_LABEL: MANAGER,
+        }
+        if self.version:
+            labels[VERSION_LABEL] = self.version
+        return labels
+
+    def owner_reference(self) -> dict[str, Any]:
+        return {
+            "apiVersion": API_VERSION,
+            "kind": KIND,
+            "name": self.name,
+            "uid": self.uid,
+            "controller": True,
+            "blockOwnerDeletion": True,
+        }
+
+    def metadata(self, name: str, component: str) -> dict[str, Any]:
+        return {
+            "name": name,
+            "namespace": self.namespace,
+            "labels": self.labels(component),
+            "ownerReferences": [self.owner_reference()],
+        }
+
+    @property
+    def service_host(self) -> str:
+        return f"{self.name}.{self.namespace}.svc.cluster.local"
+
+
+def of(body: Mapping[str, Any], image: str) -> Identity:
+    meta = body["metadata"]
+    return Identity(
+        name=meta["name"],
+        namespace=meta["namespace"],
+        uid=meta["uid"],
+        generation=int(meta.get("generation", 1)),
+        version=version_of(image),
+    )
+
+
+def version_of(image: str) -> str:
+    """The image tag as a label value ("" for a digest-only or untagged reference)."""
+    reference = image.split("@", 1)[0]
+    last = reference.rsplit("/", 1)[-1]
+    if ":" not in last:
+        return ""
+    tag = _LABEL_VALUE.sub("-", last.split(":", 1)[1])[:63]
+    return tag.strip("-_.")

@@ -1,0 +1,190 @@
+"""The only module that talks to the Kubernetes API.
+
+Children are written with server-side apply under one field manager, so fields we stop
+setting are removed and fields others own (HPA replicas, server defaults) are left alone.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import socket
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import kubernetes
+from kubernetes.client.exceptions import ApiException
+
+from . import identity
+from .errors import ApplyFailed
+from .events import Event
+from .identity import Identity
+
+# kind -> (API path prefix, plural)
+PATHS = {
+    "ConfigMap": ("/api/v1", "configmaps"),
+    "Deployment": ("/apis/apps/v1", "deployments"),
+    "Service": ("/api/v1", "services"),
+    "Ingress": ("/apis/networking.k8s.io/v1", "ingresses"),
+    "HorizontalPodAutoscaler": ("/apis/autoscaling/v2", "horizontalpodautoscalers"),
+    "PodDisruptionBudget": ("/apis/policy/v1", "poddisruptionbudgets"),
+    "Pod": ("/api/v1", "pods"),
+    "Event": ("/api/v1", "events"),
+    identity.KIND: (f"/apis/{identity.API_VERSION}", identity.PLURAL),
+}
+REQUEST_TIMEOUT = 30  # seconds; a hung request must not block a reconcile forever
+
+
+def load_client() -> kubernetes.client.ApiClient:
+    """In-cluster credentials when running in a pod, else KUBECONFIG / ~/.kube/config."""
+    try:
+        kubernetes.config.load_incluster_config()
+    except kubernetes.config.ConfigException:
+        kubernetes.config.load_kube_config()
+    return kubernetes.client.ApiClient()
+
+
+class Kube:
+    def __init__(self, client: kubernetes.client.ApiClient) -> None:
+        self._client = client
+        self._instance = socket.gethostname()
+
+    # -- reads -------------------------------------------------------------------------
+    def get_handtracker(self, namespace: str, name: str) -> dict[str, Any] | None:
+        try:
+            return self._call("GET", _path(identity.KIND, namespace, name))
+        except ApiException as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    def list_handtrackers(self, namespaces: Iterable[str] | None) -> list[dict[str, Any]]:
+        """Every HandTracker in the given namespaces (None: the whole cluster)."""
+        prefix, plural = PATHS[identity.KIND]
+        if namespaces is None:
+            return self._call("GET", f"{prefix}/{plural}")["items"]
+        items: list[dict[str, Any]] = []
+        for ns in namespaces:
+            items += self._call("GET", _path(identity.KIND, ns))["items"]
+        return items
+
+    def observe(self, ident: Identity, kinds: Iterable[str]) -> dict[str, dict[str, Any] | None]:
+        """kind -> the live child controlled by this HandTracker, from one list per kind."""
+        observed: dict[str, dict[str, Any] | None] = {}
+        for kind in kinds:
+            items = self._list(kind, ident.namespace, ident.children_selector)
+            owned = [i for i in items if _controlled_by(i, ident.uid)]
+            observed[kind] = next((i for i in owned if _is_primary(kind, i, ident)), None)
+        return observed
+
+    def pods(self, ident: Identity) -> list[dict[str, Any]]:
+        return self._list("Pod", ident.namespace, ident.selector_string)
+
+    # -- writes ------------------------------------------------------------------------
+    def apply(self, kind: str, manifest: Mapping[str, Any]) -> dict[str, Any]:
+        meta = manifest["metadata"]
+        try:
+            return self._call(
+                "PATCH",
+                _path(kind, meta["namespace"], meta["name"]),
+                body=manifest,
+                query=[("fieldManager", identity.MANAGER), ("force", "true")],
+                content_type="application/apply-patch+yaml",
+            )
+        except ApiException as exc:
+            raise ApplyFailed(kind, meta["name"], _reason(exc)) from exc
+
+    def delete(self, kind: str, namespace: str, name: str) -> None:
+        try:
+            self._call("DELETE", _path(kind, namespace, name),
+                       body={"propagationPolicy": "Background"})
+        except ApiException as exc:
+            if exc.status != 404:
+                raise ApplyFailed(kind, name, _reason(exc)) from exc
+
+    def patch_status(self, namespace: str, name: str, status: Mapping[str, Any]) -> None:
+        self._call(
+            "PATCH",
+            _path(identity.KIND, namespace, name) + "/status",
+            body={"status": status},
+            content_type="application/merge-patch+json",
+        )
+
+    def post_event(self, ident: Identity, event: Event) -> None:
+        now = datetime.datetime.now(datetime.UTC)
+        stamp = now.strftime("%Y-%m-%dT%H:%M:%SZ")
+        body = {
+            "apiVersion": "v1",
+            "kind": "Event",
+            "metadata": {"generateName": f"{ident.name}.", "namespace": ident.namespace},
+            "involvedObject": {
+                "apiVersion": identity.API_VERSION,
+                "kind": identity.KIND,
+                "name": ident.name,
+                "namespace": ident.namespace,
+                "uid": ident.uid,
+            },
+            "type": event.type,
+            "reason": event.reason,
+            "message": event.message[:1024],
+            "source": {"component": identity.MANAGER},
+            "reportingComponent": identity.MANAGER,
+            "reportingInstance": self._instance[:128],
+            "firstTimestamp": stamp,
+            "lastTimestamp": stamp,
+            "count": 1,
+        }
+        self._call("POST", _path("Event", ident.namespace), body=body)
+
+    # -- plumbing ----------------------------------------------------------------------
+    def _list(self, kind: str, namespace: str, selector: str) -> list[dict[str, Any]]:
+        return self._call("GET", _path(kind, namespace), query=[("labelSelector", selector)])[
+            "items"
+        ]
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        query: list[tuple[str, str]] | None = None,
+        content_type: str = "application/json",
+    ) -> Any:
+        method_, url, headers, body_, _ = self._client.param_serialize(
+            method,
+            path,
+            query_params=query or [],
+            header_params={"Accept": "application/json", "Content-Type": content_type},
+            body=body,
+            auth_settings=["BearerToken"],
+        )
+        response = self._client.call_api(
+            method_, url, header_params=headers, body=body_, _request_timeout=REQUEST_TIMEOUT
+        )
+        data = response.read()
+        if not 200 <= response.status < 300:
+            raise ApiException(http_resp=response)
+        return json.loads(data) if data else None
+
+
+def _path(kind: str, namespace: str, name: str | None = None) -> str:
+    prefix, plural = PATHS[kind]
+    path = f"{prefix}/namespaces/{namespace}/{plural}"
+    return f"{path}/{name}" if name else path
+
+
+def _controlled_by(obj: Mapping[str, Any], uid: str) -> bool:
+    refs = obj["metadata"].get("ownerReferences") or ()
+    return any(r.get("uid") == uid and r.get("controller") for r in refs)
+
+
+def _is_primary(kind: str, obj: Mapping[str, Any], ident: Identity) -> bool:
+    expected = ident.config_name if kind == "ConfigMap" else ident.name
+    return obj["metadata"]["name"] == expected
+
+
+def _reason(exc: ApiException) -> str:
+    try:
+        return json.loads(exc.body).get("message", str(exc.reason))
+    except (TypeError, ValueError):
+        return f"{exc.status} {exc.reason}"

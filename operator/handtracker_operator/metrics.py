@@ -1,0 +1,26 @@
+"""Operator metrics, in a registry of their own (served by __main__ / settings)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+
+
+@dataclass(frozen=True)
+class Metrics:
+    registry: CollectorRegistry = field(default_factory=CollectorRegistry)
+
+    def __post_init__(self) -> None:
+        # The dataclass is frozen for callers; the collectors are created once, here.
+        set_ = object.__setattr__
+        set_(self, "reconciles", Counter(
+            "handtracker_operator_reconcile", "Reconciles by result (ok, invalid, error).",
+            ["result"], registry=self.registry))
+        set_(self, "duration", Histogram(
+            "handtracker_operator_reconcile_duration_seconds", "Time one reconcile took.",
+            registry=self.registry,
+            buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)))
+        set_(self, "drift", Counter(
+            "handtracker_operator_drift_corrections", "Children restored after outside changes.",
+            ["kind"], registry=self.registry))

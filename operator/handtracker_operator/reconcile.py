@@ -1,0 +1,154 @@
+"""run(): body -> spec -> desired -> plan -> apply -> observed -> status, for one HandTracker.
+
+Every trigger ends up here with just a namespace and a name; the CR is read afresh so a
+stale event body can never overwrite newer status. Calls for one HandTracker are
+serialised by a per-object lock, since child events and the resync loop run concurrently.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from kubernetes.client.exceptions import ApiException
+
+from . import builders, conditions, diff, events, identity, spec, status
+from .errors import ApplyFailed, InvalidSpec
+from .kube import Kube
+from .metrics import Metrics
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    result: str  # "ok" | "invalid" | "error" | "gone"
+    actions: tuple[diff.Action, ...] = ()
+    status_written: bool = False
+
+
+@dataclass
+class Reconciler:
+    kube: Kube
+    metrics: Metrics
+    default_image: str = spec.DEFAULT_IMAGE
+    _locks: dict[tuple[str, str], threading.Lock] = field(default_factory=dict)
+    _guard: threading.Lock = field(default_factory=threading.Lock)
+
+    def run(self, namespace: str, name: str) -> Outcome:
+        with self._lock(namespace, name):
+            started = time.monotonic()
+            outcome = self._run(namespace, name)
+            self.metrics.duration.observe(time.monotonic() - started)
+            if outcome.result != "gone":
+                self.metrics.reconciles.labels(outcome.result).inc()
+            return outcome
+
+    def run_all(self, namespaces: list[str] | None) -> int:
+        """Reconcile every HandTracker in scope (the periodic resync); returns how many."""
+        bodies = self.kube.list_handtrackers(namespaces)
+        for body in bodies:
+            meta = body["metadata"]
+            try:
+                self.run(meta["namespace"], meta["name"])
+            except Exception:  # one broken object must not stop the resync of the others
+                log.exception("Failed to reconcile HandTracker %s/%s", meta["namespace"],
+                              meta["name"])
+        return len(bodies)
+
+    def _lock(self, namespace: str, name: str) -> threading.Lock:
+        with self._guard:
+            return self._locks.setdefault((namespace, name), threading.Lock())
+
+    def _run(self, namespace: str, name: str) -> Outcome:
+        body = self.kube.get_handtracker(namespace, name)
+        if body is None or body["metadata"].get("deletionTimestamp"):
+            return Outcome("gone")  # the garbage collector removes the children
+        old_status = body.get("status") or {}
+        try:
+            parsed = spec.parse(body.get("spec"), self.default_image)
+        except InvalidSpec as exc:
+            return self._refuse(body, str(exc))
+        ident = identity.of(body, parsed.image)
+        desired = builders.desired(parsed, ident)
+        observed = self.kube.observe(ident, builders.KINDS)
+        settled = old_status.get("observedGeneration") == ident.generation
+        actions = diff.plan(desired, observed, settled=settled)
+        error = None
+        for action in actions:
+            try:
+                observed[action.kind] = self._act(action, ident)
+            except ApplyFailed as exc:
+                error = str(exc)
+                break
+        done = tuple(actions if error is None else actions[: actions.index(action)])
+        for action in done:
+            if action.drift:
+                self.metrics.drift.labels(action.kind).inc()
+            log.info("%s for HandTracker %s/%s", action.describe(), namespace, name)
+        derived = status.derive(parsed, ident, observed, self.kube.pods(ident), error)
+        new_status = {
+            **derived.fields,
+            "conditions": conditions.merge(
+                old_status.get("conditions"), derived.conditions, ident.generation, _now()
+            ),
+        }
+        written = self._publish(body, ident, old_status, new_status, done)
+        return Outcome("error" if error else "ok", done, written)
+
+    def _act(self, action: diff.Action, ident: identity.Identity) -> dict[str, Any] | None:
+        if action.verb == "delete":
+            self.kube.delete(action.kind, ident.namespace, action.name)
+            return None
+        assert action.manifest is not None
+        return self.kube.apply(action.kind, action.manifest)
+
+    def _refuse(self, body: Mapping[str, Any], message: str) -> Outcome:
+        meta = body["metadata"]
+        ident = identity.of(body, "")
+        old_status = body.get("status") or {}
+        previous = old_status.get("conditions") or []
+        kept = [c for c in previous if c.get("type") == "Available"]
+        merged = conditions.merge(previous, status.invalid(message), ident.generation, _now())
+        new_status = {
+            **{k: v for k, v in old_status.items() if k != "conditions"},
+            "observedGeneration": ident.generation,
+            "conditions": sorted(kept + merged, key=lambda c: conditions.TYPES.index(c["type"])),
+        }
+        written = self._publish(body, ident, old_status, new_status, ())
+        log.warning("Refused HandTracker %s/%s: %s", meta["namespace"], meta["name"], message)
+        return Outcome("invalid", (), written)
+
+    def _publish(
+        self,
+        body: Mapping[str, Any],
+        ident: identity.Identity,
+        old: Mapping[str, Any],
+        new: Mapping[str, Any],
+        actions: tuple[diff.Action, ...],
+    ) -> bool:
+        """Write status only when it differs; post the events it implies."""
+        # A merge patch never removes keys, so only the keys we write are compared.
+        changed = any(old.get(key) != value for key, value in new.items())
+        if changed:
+            try:
+                self.kube.patch_status(ident.namespace, ident.name, new)
+            except ApiException as exc:
+                if exc.status == 404:
+                    return False
+                raise
+        for event in events.derive(actions, old.get("conditions"), new["conditions"]):
+            try:
+                self.kube.post_event(ident, event)
+            except ApiException as exc:  # an event is best effort, never a reconcile failure
+                log.warning("Failed to post event %s: %s", event.reason, exc.reason)
+        return changed
+
+
+def _now() -> str:
+    return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -1,0 +1,51 @@
+"""Operator configuration (from the command line / environment) and kopf settings."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import kopf
+
+from . import spec
+
+# How often every HandTracker is reconciled even without events: a safety net for
+# missed watch events, not the way drift is normally noticed (child watches are).
+DEFAULT_RESYNC_SECONDS = 120.0
+
+
+@dataclass(frozen=True)
+class OperatorConfig:
+    default_image: str = spec.DEFAULT_IMAGE
+    namespaces: tuple[str, ...] = ()  # empty: the whole cluster
+    resync_seconds: float = DEFAULT_RESYNC_SECONDS
+    metrics_port: int = 0  # 0: no metrics endpoint
+
+    @classmethod
+    def from_env(cls) -> OperatorConfig:
+        env = os.environ
+        return cls(
+            default_image=env.get("HANDTRACKER_DEFAULT_IMAGE", spec.DEFAULT_IMAGE),
+            namespaces=tuple(n for n in env.get("HANDTRACKER_NAMESPACES", "").split(",") if n),
+            resync_seconds=float(env.get("HANDTRACKER_RESYNC_SECONDS", DEFAULT_RESYNC_SECONDS)),
+            metrics_port=int(env.get("HANDTRACKER_METRICS_PORT", "0")),
+        )
+
+
+def tune(settings: kopf.OperatorSettings) -> None:
+    # Without a server-side timeout a watch on a silently dropped connection never ends
+    # and no event arrives again (kopf docs, "configuration": API timeouts).
+    settings.watching.server_timeout = 300
+    settings.watching.client_timeout = 330
+    settings.watching.connect_timeout = 30
+    settings.networking.request_timeout = 60
+    # Only @kopf.on.event handlers are registered: nothing is stored on the objects, but
+    # say so explicitly so a future change handler cannot start writing annotations
+    # to every HandTracker by surprise.
+    settings.persistence.progress_storage = kopf.StatusProgressStorage(field="status.kopf")
+    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
+        prefix="handtracking.dev", key="last-handled-configuration"
+    )
+    # Our own Events are posted by kube.py with stable reasons; kopf's log-line events
+    # would duplicate them.
+    settings.posting.enabled = False

@@ -1,0 +1,188 @@
+"""HandTrackerSpec: the CR's spec as typed values, with the same defaults as the CRD schema.
+
+The API server already applied the schema (types, ranges, enums, CEL rules, defaults);
+parse() repeats the defaults so that objects stored before a default existed still work,
+and checks what the schema cannot express (quantity ordering), raising InvalidSpec.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import quantity
+from .errors import InvalidSpec
+
+DEFAULT_IMAGE = "ghcr.io/handtracking-dev/handtracker-workload:0.1.0"
+
+
+@dataclass(frozen=True)
+class Model:
+    complexity: str = "full"
+    max_hands: int = 2
+    min_detection_confidence: float = 0.5
+    min_tracking_confidence: float = 0.5
+
+
+@dataclass(frozen=True)
+class Resources:
+    requests_cpu: str = "500m"
+    requests_memory: str = "512Mi"
+    limits_cpu: str = "1"
+    limits_memory: str = "1Gi"
+
+    @property
+    def workers(self) -> int:
+        """One worker process per started core of the CPU limit (at least one)."""
+        return max(1, math.ceil(quantity.parse(self.limits_cpu)))
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    type: str = "ClusterIP"
+    port: int = 80
+
+
+@dataclass(frozen=True)
+class IngressSpec:
+    enabled: bool = False
+    host: str = ""
+    class_name: str = ""
+    path: str = "/"
+    tls_secret_name: str = ""
+    annotations: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Autoscaling:
+    enabled: bool = False
+    min_replicas: int = 1
+    max_replicas: int = 5
+    target_cpu_utilization: int = 70
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Pod placement fields passed through to the pod template unchanged."""
+
+    node_selector: Mapping[str, str] = field(default_factory=dict)
+    tolerations: Sequence[Mapping[str, Any]] = ()
+    affinity: Mapping[str, Any] = field(default_factory=dict)
+    priority_class_name: str = ""
+    pod_annotations: Mapping[str, str] = field(default_factory=dict)
+    pod_labels: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class HandTrackerSpec:
+    image: str = DEFAULT_IMAGE
+    image_pull_policy: str = "IfNotPresent"
+    image_pull_secrets: tuple[str, ...] = ()
+    replicas: int = 2
+    suspended: bool = False
+    model: Model = Model()
+    ui_title: str = "HandTracker"
+    log_level: str = "info"
+    resources: Resources = Resources()
+    service: ServiceSpec = ServiceSpec()
+    ingress: IngressSpec = IngressSpec()
+    autoscaling: Autoscaling = Autoscaling()
+    placement: Placement = Placement()
+
+    @property
+    def autoscaled(self) -> bool:
+        """The HPA owns the replica count (never while suspended: an HPA cannot hold 0)."""
+        return self.autoscaling.enabled and not self.suspended
+
+    @property
+    def desired_replicas(self) -> int:
+        """The replica count the operator aims for (the HPA's lower bound when autoscaled)."""
+        if self.suspended:
+            return 0
+        return self.autoscaling.min_replicas if self.autoscaled else self.replicas
+
+
+def parse(raw: Mapping[str, Any] | None, default_image: str = DEFAULT_IMAGE) -> HandTrackerSpec:
+    """The typed spec, or InvalidSpec naming the field the schema could not check."""
+    raw = raw or {}
+    model = raw.get("model") or {}
+    resources = raw.get("resources") or {}
+    requests, limits = resources.get("requests") or {}, resources.get("limits") or {}
+    service = raw.get("service") or {}
+    ingress = raw.get("ingress") or {}
+    autoscaling = raw.get("autoscaling") or {}
+    spec = HandTrackerSpec(
+        image=raw.get("image") or default_image,
+        image_pull_policy=raw.get("imagePullPolicy", "IfNotPresent"),
+        image_pull_secrets=tuple(s["name"] for s in raw.get("imagePullSecrets") or ()),
+        replicas=int(raw.get("replicas", 2)),
+        suspended=bool(raw.get("suspended", False)),
+        model=Model(
+            complexity=model.get("complexity", "full"),
+            max_hands=int(model.get("maxHands", 2)),
+            min_detection_confidence=float(model.get("minDetectionConfidence", 0.5)),
+            min_tracking_confidence=float(model.get("minTrackingConfidence", 0.5)),
+        ),
+        ui_title=(raw.get("ui") or {}).get("title", "HandTracker"),
+        log_level=raw.get("logLevel", "info"),
+        resources=Resources(
+            requests_cpu=str(requests.get("cpu", "500m")),
+            requests_memory=str(requests.get("memory", "512Mi")),
+            limits_cpu=str(limits.get("cpu", "1")),
+            limits_memory=str(limits.get("memory", "1Gi")),
+        ),
+        service=ServiceSpec(
+            type=service.get("type", "ClusterIP"), port=int(service.get("port", 80))
+        ),
+        ingress=IngressSpec(
+            enabled=bool(ingress.get("enabled", False)),
+            host=ingress.get("host", ""),
+            class_name=ingress.get("className", ""),
+            path=ingress.get("path", "/"),
+            tls_secret_name=(ingress.get("tls") or {}).get("secretName", ""),
+            annotations=dict(ingress.get("annotations") or {}),
+        ),
+        autoscaling=Autoscaling(
+            enabled=bool(autoscaling.get("enabled", False)),
+            min_replicas=int(autoscaling.get("minReplicas", 1)),
+            max_replicas=int(autoscaling.get("maxReplicas", 5)),
+            target_cpu_utilization=int(autoscaling.get("targetCPUUtilizationPercentage", 70)),
+        ),
+        placement=Placement(
+            node_selector=dict(raw.get("nodeSelector") or {}),
+            tolerations=tuple(raw.get("tolerations") or ()),
+            affinity=dict(raw.get("affinity") or {}),
+            priority_class_name=raw.get("priorityClassName", ""),
+            pod_annotations=dict(raw.get("podAnnotations") or {}),
+            pod_labels=dict(raw.get("podLabels") or {}),
+        ),
+    )
+    _check(spec)
+    return spec
+
+
+def _check(spec: HandTrackerSpec) -> None:
+    """Rules the CRD schema cannot express (CEL has no quantity comparison everywhere)."""
+    res = spec.resources
+    for name in ("cpu", "memory"):
+        request, limit = getattr(res, f"requests_{name}"), getattr(res, f"limits_{name}")
+        for which, value in (("requests", request), ("limits", limit)):
+            try:
+                quantity.parse(value)
+            except ValueError as exc:
+                raise InvalidSpec(f"spec.resources.{which}.{name}", str(exc)) from None
+        if quantity.parse(request) > quantity.parse(limit):
+            raise InvalidSpec(
+                f"spec.resources.requests.{name}",
+                f"request {request} exceeds limit {limit}",
+            )
+    if quantity.parse(res.limits_cpu) <= 0:
+        raise InvalidSpec("spec.resources.limits.cpu", "must be greater than 0")
+    if spec.ingress.enabled and not spec.ingress.host:
+        raise InvalidSpec("spec.ingress.host", "required when spec.ingress.enabled is true")
+    if spec.autoscaling.min_replicas > spec.autoscaling.max_replicas:
+        raise InvalidSpec(
+            "spec.autoscaling.minReplicas", "must be less than or equal to maxReplicas"
+        )

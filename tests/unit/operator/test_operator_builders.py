@@ -1,0 +1,160 @@
+"""Each builder as a table: spec in, manifest (or None) out."""
+
+from __future__ import annotations
+
+import pytest
+from handtracker_operator import builders, identity, spec
+from handtracker_operator.builders import configmap, deployment, hpa, ingress, pdb, service
+
+IDENT = identity.Identity("demo", "vision", "u-1", 1, "0.1.0")
+
+
+def build(**raw: object) -> dict:
+    return builders.desired(spec.parse(raw), IDENT)
+
+
+def test_configmap_is_exactly_the_workload_environment() -> None:
+    cm = build(model={"complexity": "lite", "maxHands": 1, "minDetectionConfidence": 0.75},
+               ui={"title": "Hands"}, logLevel="warning")["ConfigMap"]
+    assert cm["metadata"]["name"] == "demo-config"
+    assert cm["data"] == {
+        "HANDTRACKER_UI_TITLE": "Hands",
+        "HANDTRACKER_LOG_LEVEL": "warning",
+        "HANDTRACKER_MODEL_COMPLEXITY": "lite",
+        "HANDTRACKER_MAX_HANDS": "1",
+        "HANDTRACKER_MIN_DETECTION_CONFIDENCE": "0.75",
+        "HANDTRACKER_MIN_TRACKING_CONFIDENCE": "0.5",
+        "HANDTRACKER_WORKERS": "1",
+    }
+
+
+def test_every_child_is_owned_and_labelled() -> None:
+    children = build(ingress={"enabled": True, "host": "h.example"},
+                     autoscaling={"enabled": True, "minReplicas": 2})
+    assert set(children) == set(builders.KINDS)
+    for kind, child in children.items():
+        assert child is not None, kind
+        meta = child["metadata"]
+        assert meta["namespace"] == "vision"
+        assert meta["ownerReferences"] == [IDENT.owner_reference()]
+        assert meta["labels"]["app.kubernetes.io/instance"] == "demo"
+        assert meta["labels"]["app.kubernetes.io/managed-by"] == "handtracker-operator"
+
+
+def test_deployment_pod_is_restricted_and_probed() -> None:
+    dep = build()["Deployment"]
+    assert dep["spec"]["replicas"] == 2
+    assert dep["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"] == 0
+    pod = dep["spec"]["template"]["spec"]
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    (container,) = pod["containers"]
+    sc = container["securityContext"]
+    assert sc["allowPrivilegeEscalation"] is False and sc["readOnlyRootFilesystem"] is True
+    assert sc["capabilities"] == {"drop": ["ALL"]}
+    assert container["volumeMounts"] == [{"name": "tmp", "mountPath": "/tmp"}]
+    assert pod["volumes"][0]["emptyDir"]
+    assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+    assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    assert container["startupProbe"]["httpGet"]["path"] == "/readyz"
+    assert container["envFrom"] == [{"configMapRef": {"name": "demo-config"}}]
+    assert container["ports"][0]["containerPort"] == 8080
+    assert container["resources"] == {"requests": {"cpu": "500m", "memory": "512Mi"},
+                                      "limits": {"cpu": "1", "memory": "1Gi"}}
+    assert pod["topologySpreadConstraints"][0]["topologyKey"] == "kubernetes.io/hostname"
+    assert dep["spec"]["selector"]["matchLabels"] == IDENT.selector
+
+
+def test_config_change_changes_the_pod_template() -> None:
+    full = build()["Deployment"]["spec"]["template"]
+    lite = build(model={"complexity": "lite"})["Deployment"]["spec"]["template"]
+    same = build()["Deployment"]["spec"]["template"]
+    key = deployment.CONFIG_HASH_ANNOTATION
+    assert full["metadata"]["annotations"][key] != lite["metadata"]["annotations"][key]
+    assert full == same
+
+
+@pytest.mark.parametrize(
+    ("raw", "replicas"),
+    [({}, 2), ({"replicas": 0}, 0), ({"suspended": True}, 0),
+     ({"autoscaling": {"enabled": True}}, None),
+     ({"autoscaling": {"enabled": True}, "suspended": True}, 0)],
+)
+def test_deployment_replicas_left_to_hpa(raw: dict, replicas: int | None) -> None:
+    dep = build(**raw)["Deployment"]
+    assert dep["spec"].get("replicas") == replicas
+
+
+def test_pod_placement_passthrough_and_labels() -> None:
+    dep = build(nodeSelector={"pool": "cpu"}, tolerations=[{"key": "k", "operator": "Exists"}],
+                affinity={"podAntiAffinity": {}}, priorityClassName="high",
+                podAnnotations={"scrape": "yes"}, podLabels={"team": "vision"},
+                imagePullSecrets=[{"name": "regcred"}])["Deployment"]
+    tpl = dep["spec"]["template"]
+    assert tpl["spec"]["nodeSelector"] == {"pool": "cpu"}
+    assert tpl["spec"]["tolerations"] == [{"key": "k", "operator": "Exists"}]
+    assert tpl["spec"]["affinity"] == {"podAntiAffinity": {}}
+    assert tpl["spec"]["priorityClassName"] == "high"
+    assert tpl["spec"]["imagePullSecrets"] == [{"name": "regcred"}]
+    assert tpl["metadata"]["annotations"]["scrape"] == "yes"
+    assert tpl["metadata"]["labels"]["team"] == "vision"
+    assert tpl["metadata"]["labels"]["app.kubernetes.io/instance"] == "demo"
+
+
+def test_service() -> None:
+    svc = service.build(spec.parse({"service": {"type": "NodePort", "port": 8000}}), IDENT)
+    assert svc["spec"]["type"] == "NodePort"
+    assert svc["spec"]["ports"] == [{"name": "http", "port": 8000, "targetPort": "http",
+                                     "protocol": "TCP"}]
+    assert svc["spec"]["selector"] == IDENT.selector
+
+
+@pytest.mark.parametrize(
+    ("raw", "tls", "cls"),
+    [
+        ({"enabled": True, "host": "h.example"}, None, None),
+        ({"enabled": True, "host": "h.example", "tls": {"secretName": "cert"},
+          "className": "nginx"}, [{"hosts": ["h.example"], "secretName": "cert"}], "nginx"),
+    ],
+)
+def test_ingress(raw: dict, tls: list | None, cls: str | None) -> None:
+    ing = ingress.build(spec.parse({"ingress": raw}), IDENT)
+    assert ing is not None
+    rule = ing["spec"]["rules"][0]
+    assert rule["host"] == "h.example"
+    assert rule["http"]["paths"][0]["backend"]["service"]["name"] == "demo"
+    assert ing["spec"].get("tls") == tls
+    assert ing["spec"].get("ingressClassName") == cls
+
+
+def test_optional_children_absent_by_default() -> None:
+    parsed = spec.parse({"replicas": 1})
+    assert ingress.build(parsed, IDENT) is None
+    assert hpa.build(parsed, IDENT) is None
+    assert pdb.build(parsed, IDENT) is None
+
+
+@pytest.mark.parametrize(
+    ("raw", "has_pdb"),
+    [({"replicas": 1}, False), ({"replicas": 2}, True), ({"suspended": True}, False),
+     ({"autoscaling": {"enabled": True, "minReplicas": 1}}, False),
+     ({"autoscaling": {"enabled": True, "minReplicas": 3}}, True)],
+)
+def test_pdb_only_for_two_or_more(raw: dict, has_pdb: bool) -> None:
+    assert (pdb.build(spec.parse(raw), IDENT) is not None) == has_pdb
+
+
+def test_hpa() -> None:
+    h = hpa.build(spec.parse({"autoscaling": {"enabled": True, "minReplicas": 2,
+                                              "maxReplicas": 7,
+                                              "targetCPUUtilizationPercentage": 60}}), IDENT)
+    assert h is not None and h["apiVersion"] == "autoscaling/v2"
+    assert h["spec"]["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment",
+                                           "name": "demo"}
+    assert (h["spec"]["minReplicas"], h["spec"]["maxReplicas"]) == (2, 7)
+    assert h["spec"]["metrics"][0]["resource"]["target"]["averageUtilization"] == 60
+
+
+def test_configmap_hash_is_stable() -> None:
+    cm = configmap.build(spec.parse({}), IDENT)
+    assert configmap.data_hash(cm) == configmap.data_hash(configmap.build(spec.parse({}), IDENT))

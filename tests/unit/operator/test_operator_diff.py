@@ -1,0 +1,99 @@
+"""diff.plan: owned fields only; hash for spec changes, subset match for hand edits."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+from handtracker_operator import builders, diff, identity, spec
+
+IDENT = identity.Identity("demo", "vision", "u-1", 1, "0.1.0")
+
+
+def desired(**raw: object) -> dict:
+    return builders.desired(spec.parse(raw), IDENT)
+
+
+def as_live(want: dict) -> dict:
+    """What the API server returns after applying: stamped plus defaults."""
+    live = {k: (diff.stamp(v) if v else None) for k, v in want.items()}
+    dep = live["Deployment"]
+    dep["metadata"]["uid"] = "d-1"
+    dep["spec"]["progressDeadlineSeconds"] = 600  # a server default
+    dep["spec"]["template"]["spec"]["containers"][0]["terminationMessagePath"] = "/dev/x"
+    dep["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"]["cpu"] = "1000m"
+    dep["status"] = {"replicas": 2}
+    return live
+
+
+def test_nothing_exists_creates_required_children() -> None:
+    actions = diff.plan(desired(), dict.fromkeys(builders.KINDS))
+    assert [(a.verb, a.kind) for a in actions] == [
+        ("create", "ConfigMap"), ("create", "Deployment"), ("create", "Service"),
+        ("create", "PodDisruptionBudget"),
+    ]
+    assert not any(a.drift for a in actions)
+    assert all(diff.HASH_ANNOTATION in a.manifest["metadata"]["annotations"] for a in actions)
+
+
+def test_in_sync_plans_nothing_despite_server_defaults() -> None:
+    want = desired()
+    assert diff.plan(want, as_live(want)) == []
+
+
+def test_spec_change_is_an_update_not_drift() -> None:
+    live = as_live(desired())
+    actions = diff.plan(desired(replicas=5), live, settled=False)
+    assert [(a.verb, a.kind, a.drift) for a in actions] == [("update", "Deployment", False)]
+
+
+def test_hand_edit_is_drift() -> None:
+    want = desired()
+    live = as_live(want)
+    live["Deployment"]["spec"]["replicas"] = 7
+    actions = diff.plan(want, live, settled=True)
+    assert [(a.verb, a.kind, a.drift) for a in actions] == [("update", "Deployment", True)]
+
+
+def test_deleted_child_of_a_settled_spec_is_drift() -> None:
+    want = desired()
+    live = as_live(want)
+    live["Service"] = None
+    (action,) = diff.plan(want, live, settled=True)
+    assert (action.verb, action.kind, action.drift) == ("create", "Service", True)
+
+
+def test_hpa_replicas_are_not_drift() -> None:
+    want = desired(autoscaling={"enabled": True})
+    live = as_live(want)
+    live["Deployment"]["spec"]["replicas"] = 4  # set by the HPA
+    assert diff.plan(want, live) == []
+
+
+def test_disabled_optional_child_is_deleted() -> None:
+    live = as_live(desired(ingress={"enabled": True, "host": "h.example"}))
+    actions = diff.plan(desired(), live)
+    assert [(a.verb, a.kind, a.name) for a in actions] == [("delete", "Ingress", "demo")]
+
+
+@pytest.mark.parametrize(
+    ("want", "live", "same"),
+    [
+        ({"a": 1}, {"a": 1, "b": 2}, True),
+        ({"a": 1}, {"b": 2}, False),
+        ({"a": [1, 2]}, {"a": [1, 2, 3]}, False),
+        ({"a": [{"x": 1}]}, {"a": [{"x": 1, "y": 2}]}, True),
+        ({"cpu": "1"}, {"cpu": "1000m"}, True),
+        ({"cpu": "2"}, {"cpu": "1000m"}, False),
+        ({"s": "text"}, {"s": "other"}, False),
+    ],
+)
+def test_matches(want: dict, live: dict, same: bool) -> None:
+    assert diff.matches(want, live) is same
+
+
+def test_stamp_does_not_touch_the_input() -> None:
+    want = desired()["Service"]
+    before = copy.deepcopy(want)
+    diff.stamp(want)
+    assert want == before
