@@ -13,7 +13,7 @@ import time
 from flask import Flask, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from . import api, errors, metrics, openapi, probes, state
+from . import api, errors, metrics, openapi, probes, state, stream, ui
 from .config import Settings
 from .decode import Limits
 from .inference import Detector, model_info
@@ -47,7 +47,13 @@ def create_app(settings: Settings | None = None, *, detector: Detector | None = 
     )
 
     # Every blueprint the service serves.
-    blueprints = [api.bp, probes.bp, openapi.bp]
+    blueprints = [
+        api.bp,
+        probes.bp,
+        openapi.bp,
+        ui.create_blueprint(settings),
+        stream.create_blueprint(settings),
+    ]
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
 

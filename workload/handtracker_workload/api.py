@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 from flask import Blueprint, Response, jsonify, request
 
-from . import decode, errors, render, state
+from . import decode, errors, gestures, render, state
 from .hands import Hand
 from .metrics import DECODE_DURATION, HANDS_DETECTED, INFERENCE_DURATION, INFLIGHT
 
@@ -33,9 +33,11 @@ class Result:
     inference_seconds: float
 
 
-def postprocess(hands: Sequence[Hand]) -> tuple[Hand, ...]:
+def postprocess(
+    hands: Sequence[Hand], image_size: tuple[int, int] | None = None
+) -> tuple[Hand, ...]:
     """Per-hand post-processing of every detection, in one place."""
-    return tuple(hands)
+    return tuple(replace(hand, gesture=gestures.label(hand, image_size)) for hand in hands)
 
 
 @bp.post("/v1/landmarks")
@@ -111,4 +113,5 @@ def _detect(data: bytes, *, for_drawing: bool) -> Result:
             INFLIGHT.dec()
     INFERENCE_DURATION.labels(model=app.model.complexity).observe(detection.inference_seconds)
     HANDS_DETECTED.observe(len(detection.hands))
-    return Result(image, postprocess(detection.hands), detection.inference_seconds)
+    hands = postprocess(detection.hands, (image.width, image.height))
+    return Result(image, hands, detection.inference_seconds)

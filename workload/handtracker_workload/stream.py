@@ -98,10 +98,6 @@ def create_blueprint(
         # Bounds the size of one incoming message before it is buffered whole.
         state.app.config.setdefault("SOCK_SERVER_OPTIONS", {"max_message_size": FRAME_MAX_BYTES})
 
-    @bp.errorhandler(ApiError)
-    def _api_error(err: ApiError) -> tuple[Response, int, dict[str, str]]:
-        return jsonify(err.to_json()), err.status, err.headers
-
     @sock.route("/v1/stream", bp=bp)
     def live(ws: Any) -> None:
         try:
