@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from handtracker_workload.config import ConfigError, Settings, parse_quantity
+
+
+def test_defaults_need_no_environment():
+    settings = Settings.from_env({})
+    assert settings.max_hands == 2
+    assert settings.model_complexity == "full"
+    assert settings.max_upload_bytes == 10 * 2**20
+    assert settings.max_pixels == 40_000_000
+    assert settings.port == 8080
+    assert settings.workers >= 1
+    assert settings.max_inflight <= settings.threads
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "field", "expected"),
+    [
+        ("UI_TITLE", "Hands on", "ui_title", "Hands on"),
+        ("LOG_LEVEL", "DEBUG", "log_level", "debug"),
+        ("MODEL_COMPLEXITY", "lite", "model_complexity", "lite"),
+        ("MAX_HANDS", "4", "max_hands", 4),
+        ("MIN_DETECTION_CONFIDENCE", "0.3", "min_detection_confidence", 0.3),
+        ("MIN_TRACKING_CONFIDENCE", "1", "min_tracking_confidence", 1.0),
+        ("MAX_UPLOAD_BYTES", "5Mi", "max_upload_bytes", 5 * 2**20),
+        ("MAX_UPLOAD_BYTES", "1000", "max_upload_bytes", 1000),
+        ("MAX_PIXELS", "12M", "max_pixels", 12_000_000),
+        ("WORKERS", "3", "workers", 3),
+        ("THREADS", "4", "threads", 4),
+        ("MAX_INFLIGHT", "2", "max_inflight", 2),
+        ("PORT", "9000", "port", 9000),
+        ("MODEL_BUNDLE_DIR", "/opt/models", "model_bundle_dir", Path("/opt/models")),
+        ("MAX_HANDS", "  ", "max_hands", 2),  # blank = unset
+    ],
+)
+def test_each_variable_is_read(variable, value, field, expected):
+    settings = Settings.from_env({f"HANDTRACKER_{variable}": value})
+    assert getattr(settings, field) == expected
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("LOG_LEVEL", "verbose"),
+        ("MODEL_COMPLEXITY", "heavy"),
+        ("MAX_HANDS", "0"),
+        ("MAX_HANDS", "5"),
+        ("MAX_HANDS", "two"),
+        ("MIN_DETECTION_CONFIDENCE", "1.5"),
+        ("MIN_TRACKING_CONFIDENCE", "-0.1"),
+        ("MAX_UPLOAD_BYTES", "10MB"),
+        ("MAX_UPLOAD_BYTES", "0"),
+        ("MAX_PIXELS", "-1"),
+        ("WORKERS", "0"),
+        ("THREADS", "many"),
+        ("MAX_INFLIGHT", "0"),
+        ("PORT", "70000"),
+    ],
+)
+def test_invalid_values_name_the_variable(variable, value):
+    with pytest.raises(ConfigError, match=f"HANDTRACKER_{variable}="):
+        Settings.from_env({f"HANDTRACKER_{variable}": value})
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("123", 123), ("1k", 1000), ("1Ki", 1024), ("10Mi", 10 * 2**20), ("2G", 2 * 10**9)],
+)
+def test_parse_quantity(text, expected):
+    assert parse_quantity(text) == expected
