@@ -1,0 +1,102 @@
+"""Probes, metrics and the OpenAPI document of the in-process app."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import replace
+
+from handtracker_workload import create_app, state
+from handtracker_workload.hands import LANDMARK_NAMES
+from handtracker_workload.inference import Detector
+from handtracker_workload.lifecycle import Runtime
+
+
+def test_healthz_and_readyz(client):
+    assert client.get("/healthz").json == {"status": "ok"}
+    ready = client.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json["model"]["complexity"] == "full"
+    assert ready.json["model"]["mediapipeVersion"] == "0.10.21"
+
+
+def test_not_ready_until_the_model_is_loaded_then_not_ready_when_draining(settings, hands_dir):
+    release = threading.Event()
+
+    def slow_load() -> Detector:
+        release.wait(30)
+        return Detector(settings)
+
+    app = create_app(settings, detector=Detector(settings, warm_up=False))
+    # A loader we control, to observe the window before the model is ready.
+    runtime = Runtime(settings.max_inflight, load=slow_load)
+    app.extensions[state.KEY] = replace(app.extensions[state.KEY], runtime=runtime)
+    client = app.test_client()
+    photo = (hands_dir / "openpose_hand.jpg").read_bytes()
+
+    starting = client.get("/readyz")
+    assert starting.status_code == 503 and starting.headers["Retry-After"]
+    assert starting.json["error"]["code"] == "not_ready"
+    early = client.post("/v1/landmarks", data=photo, content_type="image/jpeg")
+    assert early.status_code == 503 and early.json["error"]["code"] == "not_ready"
+    assert client.get("/healthz").status_code == 200  # alive while loading
+
+    release.set()
+    assert runtime.wait_loaded(30)
+    assert client.get("/readyz").status_code == 200
+    assert client.post("/v1/landmarks", data=photo, content_type="image/jpeg").status_code == 200
+
+    runtime.begin_drain()
+    assert client.get("/readyz").status_code == 503
+    # Requests already on their way are still answered while draining.
+    assert client.post("/v1/landmarks", data=photo, content_type="image/jpeg").status_code == 200
+
+
+def test_a_model_that_fails_to_load_fails_liveness(settings, tmp_path):
+    unwritable = tmp_path / "file"
+    unwritable.write_text("not a directory")
+    app = create_app(replace(settings, model_bundle_dir=unwritable / "models"))
+    runtime = app.extensions["handtracker"].runtime
+    assert runtime.wait_loaded(30)
+    client = app.test_client()
+    assert client.get("/healthz").status_code == 503
+    assert client.get("/healthz").json["error"]["code"] == "model_load_failed"
+    assert client.get("/readyz").status_code == 503
+
+
+def test_metrics_count_requests_by_route_and_code(client, hands_dir):
+    photo = (hands_dir / "openpose_hand.jpg").read_bytes()
+    client.post("/v1/landmarks", data=photo, content_type="image/jpeg")
+    client.post("/v1/landmarks", data=b"", content_type="image/jpeg")
+    client.get("/no/such/page")
+    text = client.get("/metrics").data.decode()
+    assert 'handtracker_http_requests_total{code="200",method="POST",route="/v1/landmarks"}' in text
+    assert 'handtracker_http_requests_total{code="400",method="POST",route="/v1/landmarks"}' in text
+    assert 'route="unmatched"' in text and "/no/such/page" not in text
+    assert 'handtracker_rejected_requests_total{reason="empty_body"}' in text
+    for name in (
+        "handtracker_http_request_duration_seconds_bucket",
+        "handtracker_inference_duration_seconds_bucket",
+        "handtracker_image_decode_duration_seconds_bucket",
+        "handtracker_hands_detected_bucket",
+        "handtracker_inflight_requests",
+    ):
+        assert name in text
+
+
+def test_unknown_routes_and_methods_are_json_errors(client):
+    missing = client.get("/nope")
+    assert missing.status_code == 404 and missing.json["error"]["code"] == "not_found"
+    wrong = client.get("/v1/landmarks")
+    assert wrong.status_code == 405 and wrong.json["error"]["code"] == "method_not_allowed"
+
+
+def test_openapi_describes_the_api(client):
+    spec = client.get("/openapi.json").json
+    assert spec["openapi"].startswith("3.")
+    for path in ("/v1/landmarks", "/v1/annotate", "/predict", "/healthz", "/readyz", "/metrics"):
+        assert path in spec["paths"]
+    hand = spec["components"]["schemas"]["Hand"]["properties"]
+    assert hand["landmarks"]["items"]["properties"]["name"]["enum"] == list(LANDMARK_NAMES)
+    assert {"400", "413", "415", "422", "503"} <= set(
+        spec["paths"]["/v1/landmarks"]["post"]["responses"]
+    )
