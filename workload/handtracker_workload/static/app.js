@@ -24,8 +24,8 @@
   // ---- drawing (the same rainbow skeleton as the server's /v1/annotate) ----
 
   // points: 21 normalised [x, y] pairs.
-  function drawSkeleton(ctx, points, width, height) {
-    const lineWidth = Math.max(2, Math.round(Math.min(width, height) / 200));
+  function drawSkeleton(ctx, points, width, height, minWidth = 2) {
+    const lineWidth = Math.max(minWidth, Math.round(Math.min(width, height) / 200));
     const radius = Math.max(2, Math.round(lineWidth * 1.2));
     const px = (i) => [points[i][0] * width, points[i][1] * height];
     ctx.lineCap = "round";
@@ -284,7 +284,7 @@
     if (msg.type === "ready") {
       live.running = true;
       setStatus(live.status, `Tracking up to ${msg.maxHands} hand${msg.maxHands > 1 ? "s" : ""}.`);
-      requestAnimationFrame(pump);
+      nextFrame();
     } else if (msg.type === "result") {
       onResult(msg);
     } else if (msg.type === "error") {
@@ -303,6 +303,14 @@
     }
   }
 
+  // Offer each new camera frame once (requestVideoFrameCallback), so a fast
+  // server is not sent the same picture twice; frames that arrive while
+  // MAX_IN_FLIGHT are unanswered are skipped, not queued.
+  function nextFrame() {
+    if (live.video.requestVideoFrameCallback) live.video.requestVideoFrameCallback(pump);
+    else requestAnimationFrame(pump);
+  }
+
   function pump() {
     if (!live.running || !live.socket) return;
     const v = live.video;
@@ -317,7 +325,7 @@
         if (blob && live.socket && live.socket.readyState === WebSocket.OPEN) live.socket.send(blob);
       }, "image/jpeg", JPEG_QUALITY);
     }
-    requestAnimationFrame(pump);
+    nextFrame();
   }
 
   function onResult(msg) {
@@ -346,9 +354,16 @@
     }
     const ctx = o.getContext("2d");
     ctx.clearRect(0, 0, o.width, o.height);
-    for (const hand of msg.hands) drawSkeleton(ctx, hand.landmarks, o.width, o.height);
+    for (const hand of msg.hands) drawSkeleton(ctx, hand.landmarks, o.width, o.height, 3);
     $("no-hand").hidden = msg.hands.length > 0;
     const list = $("live-gestures");
+    if (msg.hands.length === 0) {
+      const li = document.createElement("li");
+      li.className = "muted";
+      li.textContent = "No hand in view.";
+      list.replaceChildren(li);
+      return;
+    }
     list.replaceChildren(...msg.hands.map((hand) => {
       const li = document.createElement("li");
       const badge = document.createElement("span");
