@@ -115,14 +115,12 @@ class _Reader:
         try:
             return parse(raw)
         except ValueError as exc:
-            raise ConfigError(f"{key}={raw!r} is invalid: {exc}") from None
+            raise self.invalid(name, str(exc)) from None
 
     def choice(self, name: str, choices: tuple[str, ...], default: str) -> str:
         value = self.get(name, str.lower, default)
         if value not in choices:
-            raise ConfigError(
-                f"HANDTRACKER_{name}={value!r} is invalid: expected one of {', '.join(choices)}"
-            )
+            raise self.invalid(name, f"expected one of {', '.join(choices)}")
         return value
 
     def ranged(self, name: str, parse: Callable[[str], T], low: T, high: T, default: T) -> T:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import struct
+import subprocess
+import sys
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -12,6 +15,10 @@ import cv2
 import numpy as np
 import pytest
 import requests
+from handtracker_workload import __main__
+from handtracker_workload.config import Settings
+
+from tests.fixtures.testdata import REPO_ROOT
 
 pytestmark = [pytest.mark.photos, pytest.mark.slow]
 
@@ -206,3 +213,26 @@ def test_sigterm_lets_the_request_in_flight_finish(start_server, hands_dir):
         assert response.headers["Content-Type"] == "image/png"
         assert server.process.wait(timeout=30) == 0
         assert server.logged("Shutting down") >= 1
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [("HANDTRACKER_MAX_HANDS", "9"), ("HANDTRACKER_MODEL_COMPLEXITY", "huge")],
+)
+def test_an_invalid_setting_stops_the_server_naming_the_variable(variable, value):
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT / "workload"), variable: value}
+    done = subprocess.run(
+        [sys.executable, "-m", "handtracker_workload", "--bind", "127.0.0.1:1"],
+        env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert f"{variable}={value!r} is invalid" in done.stderr
+
+
+def test_a_missing_bundle_is_built_in_tmp_when_its_directory_is_unusable(tmp_path, hands_dir):
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("")
+    assert __main__.bundle_dir(Settings(model_bundle_dir=blocker / "models")) == (
+        __main__.FALLBACK_BUNDLE_DIR
+    )
+    assert (__main__.FALLBACK_BUNDLE_DIR / "hand_landmarker_full.task").is_file()
