@@ -126,5 +126,9 @@ class _Reader:
     def ranged(self, name: str, parse: Callable[[str], T], low: T, high: T, default: T) -> T:
         value = self.get(name, parse, default)
         if not low <= value <= high:  # type: ignore[operator]
-            raise ConfigError(f"HANDTRACKER_{name}={value!r} is invalid: expected {low} to {high}")
+            raise self.invalid(name, f"expected {low} to {high}")
         return value
+
+    def invalid(self, name: str, reason: str) -> ConfigError:
+        key = f"HANDTRACKER_{name}"
+        return ConfigError(f"{key}={self._env.get(key, '').strip()!r} is invalid: {reason}")
