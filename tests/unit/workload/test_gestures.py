@@ -5,10 +5,14 @@ and on real photos whose gesture is obvious (with the real detector).
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
-from handtracker_workload import gestures
+from handtracker_workload import decode, gestures
+from handtracker_workload.config import Settings
 from handtracker_workload.hands import Hand, Point3
+from handtracker_workload.inference import Detector
 
 Vec = tuple[float, float, float]
 
@@ -195,3 +199,35 @@ def test_degenerate_landmarks_are_unknown() -> None:
 def test_every_label_is_listed() -> None:
     produced = {gestures.label(h) for h in CASES.values()} | {gestures.UNKNOWN}
     assert produced == set(gestures.LABELS)
+
+
+# ---- real photos, real detector ----
+
+# Photos whose gesture is obvious to a person, with the label for every hand
+# the detector finds in them.
+PHOTOS = {
+    "mpsamples_hand_thumb_up.jpg": ["thumbs_up"],
+    "mpsamples_thumbs_up_1920.png": ["thumbs_up"],
+    "hagrid_tile_r4c7.jpg": ["thumbs_up"],
+    "onehand10k_1402.jpg": ["ok"],
+    "openpose_hand.jpg": ["ok"],
+    "onehand10k_784.jpg": ["pinch"],
+    "tfjs_hands.jpg": ["open_palm", "open_palm"],
+}
+
+
+@pytest.fixture(scope="module")
+def photo_detector(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Detector]:
+    detector = Detector(Settings(model_bundle_dir=tmp_path_factory.mktemp("models")))
+    yield detector
+    detector.close()
+
+
+@pytest.mark.photos
+@pytest.mark.parametrize("name", sorted(PHOTOS))
+def test_photo_gestures(name: str, photo_detector: Detector, hands_dir: Path) -> None:
+    data = (hands_dir / name).read_bytes()
+    image = decode.to_rgb(data, decode.Limits(max_bytes=2**26, max_pixels=10**8))
+    hands = photo_detector.detect(decode.for_detection(image))
+    labels = sorted(gestures.label(h, (image.width, image.height)) for h in hands)
+    assert labels == PHOTOS[name]
