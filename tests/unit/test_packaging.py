@@ -1,0 +1,53 @@
+"""The images can't be built here (no container engine), so these tests hold the
+Dockerfiles to what CI can check: hadolint is clean, and every requirements file
+an image installs is one that `make test` installs too, so a broken pin or a
+wrong file name fails CI rather than a user's image build."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+DOCKERFILES = ["Dockerfile.operator", "Dockerfile.workload"]
+
+
+def _requirement_files(dockerfile: Path) -> set[str]:
+    return set(re.findall(r"-r\s+\S*?(requirements/[\w.-]+\.txt)", dockerfile.read_text()))
+
+
+def _makefile_requirements() -> set[str]:
+    text = (ROOT / "Makefile").read_text()
+    block = re.search(r"^REQS\s*:=(.*?)(?:\n\n)", text, re.S | re.M)
+    assert block, "Makefile has no REQS list"
+    return set(re.findall(r"requirements/[\w.-]+\.txt", block.group(1)))
+
+
+@pytest.mark.parametrize("name", DOCKERFILES)
+def test_hadolint_is_clean(name: str) -> None:
+    hadolint = shutil.which("hadolint") or str(ROOT / ".venv" / "bin" / "hadolint")
+    result = subprocess.run(
+        [hadolint, str(ROOT / name)], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("name", DOCKERFILES)
+def test_image_installs_only_what_ci_installs(name: str) -> None:
+    used = _requirement_files(ROOT / name)
+    assert used, f"{name} installs no requirements file"
+    for req in used:
+        assert (ROOT / req).is_file(), f"{name} installs missing {req}"
+    assert used <= _makefile_requirements(), f"{name} installs files CI does not: {used}"
+
+
+def test_requirements_are_pinned() -> None:
+    for path in sorted((ROOT / "requirements").glob("*.txt")):
+        for line in path.read_text().splitlines():
+            line = line.split("#", 1)[0].strip()
+            if line:
+                assert re.fullmatch(r"[A-Za-z0-9_.\-\[\]]+==[\w.]+", line), f"{path.name}: {line}"
