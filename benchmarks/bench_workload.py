@@ -1,0 +1,282 @@
+"""Workload benchmark: the served API against the model's own speed, side by side.
+
+    make bench            (or: .venv/bin/python benchmarks/bench_workload.py [--seconds N])
+
+In one run on one machine it measures
+  1. the floor: in-process inference only, one detector per process, as many
+     processes as cores, on an ordinary photo (and over all the test photos);
+  2. the real server (`python -m handtracker_workload`, gunicorn, one worker per
+     core) on the same photo at concurrency 1, 2, 4, 8: req/s, p50, p99 and
+     served/floor;
+  3. a 4000x3000 photo (a test photo upscaled): served /v1/landmarks against a
+     plain in-process pipeline (full decode + inference, same process count),
+     and how far apart their landmarks are;
+  4. an 8000x8000 JPEG: latency and the serving worker's extra memory.
+Targets (2 cores): served >= 0.9 x floor at concurrency >= 2; 4000x3000 served
+>= 2 x plain; 8000x8000 answered in <= 0.3 s with <= 50 MB extra memory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import multiprocessing as mp
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(REPO), str(REPO / "workload")]
+
+from handtracker_workload import bundle  # noqa: E402
+from handtracker_workload.config import Settings  # noqa: E402
+
+from tests.fixtures.testdata import testdata_dir  # noqa: E402
+
+ORDINARY = "mpsamples_hand_thumb_up.jpg"  # 640x521, one hand
+CORES = len(os.sched_getaffinity(0))
+
+
+# ---------------------------------------------------------------- in-process
+
+
+def _inference_worker(args: tuple[str, list[bytes], float, bool, mp.Barrier]) -> list[float]:
+    """One process: decode (untimed, or timed when full_pipeline), then detect in a loop."""
+    bundle_dir, bodies, seconds, full_pipeline, barrier = args
+    from handtracker_workload.inference import Detector
+
+    cv2.setNumThreads(1)
+    detector = Detector(Settings(model_bundle_dir=Path(bundle_dir)))
+    decoded = [cv2.cvtColor(cv2.imdecode(np.frombuffer(b, np.uint8), 1), cv2.COLOR_BGR2RGB)
+               for b in bodies]  # fmt: skip
+    for rgb in decoded:
+        detector.detect(rgb)  # warm
+    barrier.wait()
+    times, i = [], 0
+    deadline = time.perf_counter() + seconds
+    while time.perf_counter() < deadline:
+        start = time.perf_counter()
+        if full_pipeline:
+            bgr = cv2.imdecode(np.frombuffer(bodies[i % len(bodies)], np.uint8), cv2.IMREAD_COLOR)
+            detector.detect(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+        else:
+            detector.detect(decoded[i % len(decoded)])
+        times.append(time.perf_counter() - start)
+        i += 1
+    return times
+
+
+def in_process(bundle_dir: Path, bodies: list[bytes], seconds: float, full: bool) -> float:
+    """Images per second with CORES processes."""
+    ctx = mp.get_context("spawn")
+    with ctx.Manager() as manager:
+        barrier = manager.Barrier(CORES)
+        with ctx.Pool(CORES) as pool:
+            args = [(str(bundle_dir), bodies, seconds, full, barrier)] * CORES
+            results = pool.map(_inference_worker, args)
+    return sum(len(r) for r in results) / seconds
+
+
+# ---------------------------------------------------------------- the server
+
+
+class Server:
+    def __init__(self, bundle_dir: Path, **env: str) -> None:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            self.port = sock.getsockname()[1]
+        fd, name = tempfile.mkstemp(prefix="bench-server-", suffix=".log")
+        os.close(fd)
+        self.log = Path(name)
+        full_env = {**os.environ, "PYTHONPATH": str(REPO / "workload"),
+                    "HANDTRACKER_MODEL_BUNDLE_DIR": str(bundle_dir),
+                    **env}  # fmt: skip
+        with self.log.open("wb") as sink:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "handtracker_workload", "--bind", f"127.0.0.1:{self.port}"],
+                env=full_env, stdout=sink, stderr=subprocess.STDOUT,
+            )  # fmt: skip
+        deadline = time.time() + 60
+        while len(self.workers()) < int(env.get("HANDTRACKER_WORKERS", CORES)) or not all(
+            self._ready() for _ in range(20)
+        ):
+            if time.time() > deadline or self.process.poll() is not None:
+                raise RuntimeError(self.log.read_text())
+            time.sleep(0.2)
+
+    def _ready(self) -> bool:
+        try:
+            return self.request("GET", "/readyz")[0] == 200
+        except OSError:
+            return False
+
+    def request(self, method: str, path: str, body: bytes = b"", conn=None) -> tuple[int, bytes]:
+        own = conn is None
+        conn = conn or http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+        headers = {"Content-Type": "image/jpeg"} if body else {}
+        conn.request(method, path, body=body or None, headers=headers)
+        response = conn.getresponse()
+        data = response.read()
+        if own:
+            conn.close()
+        return response.status, data
+
+    def workers(self) -> list[int]:
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+        try:
+            return [int(pid) for pid in children.read_text().split()]
+        except OSError:
+            return []
+
+    def stop(self) -> None:
+        self.process.send_signal(signal.SIGTERM)
+        self.process.wait(timeout=30)
+        self.log.unlink()
+
+
+def load(server: Server, body: bytes, concurrency: int, seconds: float) -> dict[str, float]:
+    latencies: list[list[float]] = [[] for _ in range(concurrency)]
+    errors = [0] * concurrency
+    start_gate = threading.Barrier(concurrency + 1)
+    deadline = [0.0]
+
+    def client(index: int) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
+        server.request("POST", "/v1/landmarks", body, conn)  # connect + warm
+        start_gate.wait()
+        while time.perf_counter() < deadline[0]:
+            start = time.perf_counter()
+            status, _ = server.request("POST", "/v1/landmarks", body, conn)
+            latencies[index].append(time.perf_counter() - start)
+            errors[index] += status != 200
+        conn.close()
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(concurrency)]
+    for thread in threads:
+        thread.start()
+    deadline[0] = time.perf_counter() + seconds
+    start_gate.wait()
+    for thread in threads:
+        thread.join()
+    flat = sorted(x for xs in latencies for x in xs)
+    return {
+        "rps": len(flat) / seconds,
+        "p50": flat[len(flat) // 2] * 1000,
+        "p99": flat[min(len(flat) - 1, int(len(flat) * 0.99))] * 1000,
+        "errors": sum(errors),
+    }
+
+
+def _memory(pid: int) -> tuple[int, int]:
+    """(VmRSS, VmHWM) in kB."""
+    fields = dict(
+        line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+    )
+    return int(fields["VmRSS"].split()[0]), int(fields["VmHWM"].split()[0])
+
+
+def _pixels(body: bytes) -> list[np.ndarray]:
+    payload = json.loads(body)
+    return [np.array([(p["x"], p["y"]) for p in h["pixel"]]) for h in payload["hands"]]
+
+
+# ---------------------------------------------------------------- main
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=float, default=6.0, help="per measurement")
+    args = parser.parse_args()
+    seconds = args.seconds
+    photos_dir = testdata_dir()
+    bundle_dir = Path(tempfile.mkdtemp(prefix="bench-models-"))
+    bundle.build(bundle_dir, "full")
+    ordinary = (photos_dir / ORDINARY).read_bytes()
+    all_photos = [p.read_bytes() for p in sorted(photos_dir.glob("*.jpg"))
+                  if "3000x4000" not in p.name]  # fmt: skip
+    print(f"cores: {CORES}; photos: {photos_dir}; {seconds:.0f} s per measurement\n")
+
+    floor = in_process(bundle_dir, [ordinary], seconds, full=False)
+    floor_all = in_process(bundle_dir, all_photos, seconds, full=False)
+    print(f"floor (inference only, {CORES} processes): {floor:7.1f} img/s on {ORDINARY}")
+    print(f"floor over {len(all_photos)} test JPEGs:              {floor_all:7.1f} img/s\n")
+
+    server = Server(bundle_dir, HANDTRACKER_WORKERS=str(CORES))
+    try:
+        print(f"served POST /v1/landmarks, {ORDINARY} (640x521), {CORES} workers:")
+        print("  conc    req/s    p50 ms   p99 ms  errors  served/floor")
+        for concurrency in (1, 2, 4, 8):
+            r = load(server, ordinary, concurrency, seconds)
+            print(f"  {concurrency:4d} {r['rps']:8.1f} {r['p50']:9.1f} {r['p99']:8.1f} "
+                  f"{r['errors']:7d}  {r['rps'] / floor:12.2f}")  # fmt: skip
+
+        image = cv2.imread(str(photos_dir / ORDINARY))
+        big = cv2.resize(image, (4000, 3000), interpolation=cv2.INTER_CUBIC)
+        # Sensor-like noise, so the file is as big and as slow to decode as a phone photo.
+        noise = np.random.default_rng(0).normal(0, 4, big.shape)
+        big = np.clip(big + noise, 0, 255).astype(np.uint8)
+        big_body = cv2.imencode(".jpg", big, [cv2.IMWRITE_JPEG_QUALITY, 92])[1].tobytes()
+        plain = in_process(bundle_dir, [big_body], seconds, full=True)
+        served = load(server, big_body, CORES, seconds)
+        status, body = server.request("POST", "/v1/landmarks", big_body)
+        served_points = _pixels(body)
+        from handtracker_workload.inference import Detector
+
+        detector = Detector(Settings(model_bundle_dir=bundle_dir))
+        rgb = cv2.cvtColor(cv2.imdecode(np.frombuffer(big_body, np.uint8), 1), cv2.COLOR_BGR2RGB)
+        plain_points = [np.array(h.pixels(4000, 3000)) for h in detector.detect(rgb)]
+        detector.close()
+        agreement = [float(np.linalg.norm(a - b, axis=1).mean())
+                     for a, b in zip(served_points, plain_points, strict=True)]  # fmt: skip
+        print(f"\n4000x3000 JPEG ({len(big_body) / 1e6:.1f} MB), concurrency {CORES}:")
+        print(f"  plain in-process full decode + inference: {plain:6.1f} img/s")
+        print(f"  served /v1/landmarks (reduced decode):   {served['rps']:6.1f} req/s "
+              f"(p50 {served['p50']:.0f} ms, errors {served['errors']})")  # fmt: skip
+        print(f"  served/plain: {served['rps'] / plain:.2f}")
+        print(f"  hands: served {len(served_points)}, plain {len(plain_points)}; mean landmark "
+              f"distance {', '.join(f'{a:.1f}' for a in agreement)} px "
+              f"({max(agreement, default=0) / 4000:.4f} of the long side)")  # fmt: skip
+    finally:
+        server.stop()
+
+    huge = cv2.resize(image, (8000, 8000), interpolation=cv2.INTER_CUBIC)
+    huge_body = cv2.imencode(".jpg", huge, [cv2.IMWRITE_JPEG_QUALITY, 85])[1].tobytes()
+    del huge
+    # 64 MP is over the default 40 MP limit, which would refuse it without decoding.
+    server = Server(bundle_dir, HANDTRACKER_WORKERS="1", HANDTRACKER_MAX_PIXELS="100M")
+    try:
+        (pid,) = server.workers()
+        server.request("POST", "/v1/landmarks", ordinary)
+        rss_before, _ = _memory(pid)
+        latencies = []
+        for _ in range(5):
+            start = time.perf_counter()
+            status, body = server.request("POST", "/v1/landmarks", huge_body)
+            latencies.append(time.perf_counter() - start)
+            assert status == 200, body
+        rss_after, peak = _memory(pid)
+        print(f"\n8000x8000 JPEG ({len(huge_body) / 1e6:.1f} MB), 5 sequential requests:")
+        print(
+            f"  latency median {statistics.median(latencies) * 1000:.0f} ms, "
+            f"max {max(latencies) * 1000:.0f} ms; hands {len(json.loads(body)['hands'])}"
+        )
+        print(f"  worker RSS {rss_before / 1024:.0f} MB -> {rss_after / 1024:.0f} MB; "
+              f"extra at peak {(peak - rss_before) / 1024:.0f} MB")  # fmt: skip
+    finally:
+        server.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
