@@ -13,7 +13,8 @@ The first message is {"type": "ready", ...} once a session is admitted, or
 {"type": "error", "error": {"code": "busy", ...}} followed by close code 1013
 when this worker already runs its maximum number of sessions. A frame that
 cannot be decoded gets an error message and the session goes on; a session
-that sends nothing for the idle timeout is closed. Clients keep one or two
+that sends nothing for the idle timeout is closed, and so is every session
+when the worker starts draining (SIGTERM), with close code 1001. Clients keep one or two
 frames in flight, so latency stays bounded by the server's own speed.
 
 POST /v1/video: an mp4/webm/mov/mkv file (raw body with its video/* content
@@ -36,7 +37,7 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request
 from flask_sock import Sock
 
-from . import decode, gestures, inference
+from . import decode, gestures, inference, state
 from .config import Settings
 from .errors import ApiError
 from .hands import Hand
@@ -121,12 +122,22 @@ def create_blueprint(
                     }
                 )
             )
+            runtime = state.current().runtime
+            last_frame = time.monotonic()
             while True:
-                data = ws.receive(timeout=pool.limits.idle_seconds)
+                # Wake up every second to notice a drain (SIGTERM) or an idle client.
+                data = ws.receive(timeout=1.0)
+                if runtime.draining:
+                    ws.send(_error("shutting_down", "the server is restarting; reconnect"))
+                    ws.close(CLOSE_IDLE, "shutting down")
+                    return
                 if data is None:
+                    if time.monotonic() - last_frame < pool.limits.idle_seconds:
+                        continue
                     ws.send(_error("idle_timeout", "no frame received; session closed"))
                     ws.close(CLOSE_IDLE, "idle")
                     return
+                last_frame = time.monotonic()
                 if isinstance(data, str):
                     continue  # text messages are reserved; frames are binary
                 ws.send(json.dumps(_track_frame(session, data, frame_limits)))

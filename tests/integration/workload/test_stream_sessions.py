@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import time
 from pathlib import Path
 
@@ -108,3 +109,22 @@ def test_max_hands_is_checked(server) -> None:
         assert json.loads(ws.recv())["error"]["code"] == "bad_max_hands"
     finally:
         ws.close()
+
+
+def test_sigterm_closes_live_sessions_promptly(start_server) -> None:
+    with start_server(HANDTRACKER_WORKERS="1") as srv:
+        ws = _connect(srv)
+        try:
+            assert json.loads(ws.recv())["type"] == "ready"
+            start = time.monotonic()
+            srv.process.send_signal(signal.SIGTERM)
+            assert json.loads(ws.recv())["error"]["code"] == "shutting_down"
+            opcode, data = ws.recv_data(control_frame=True)
+            assert opcode == websocket.ABNF.OPCODE_CLOSE
+            assert int.from_bytes(data[:2], "big") == 1001
+            ws.close()  # answers the close, as a browser does
+            srv.process.wait(timeout=15)
+            # Well within gunicorn's graceful timeout (25 s): the session did not hold it up.
+            assert time.monotonic() - start < 10
+        finally:
+            ws.close()

@@ -292,6 +292,9 @@
       if (code === "busy") {
         live.running = false;
         setStatus(live.status, "The server is busy: all its live sessions are in use. Try again in a moment.", "warn");
+      } else if (code === "shutting_down") {
+        live.running = false;
+        setStatus(live.status, "The server is restarting. Press Start camera to reconnect.", "warn");
       } else if (code === "idle_timeout") {
         live.running = false;
         setStatus(live.status, "The session was closed after a pause. Press Start camera to go on.", "warn");
