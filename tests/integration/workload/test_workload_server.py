@@ -236,3 +236,15 @@ def test_a_missing_bundle_is_built_in_tmp_when_its_directory_is_unusable(tmp_pat
         __main__.FALLBACK_BUNDLE_DIR
     )
     assert (__main__.FALLBACK_BUNDLE_DIR / "hand_landmarker_full.task").is_file()
+
+
+def test_logs_are_json_lines_with_each_request(server, hands_dir):
+    assert server.post("/v1/landmarks", (hands_dir / "openpose_hand.jpg").read_bytes()).ok
+    entries = [json.loads(line) for line in _json_lines(server.log)]
+    assert entries and all({"time", "level", "logger", "message", "pid"} <= set(e) for e in entries)
+    requests_logged = [e for e in entries if e["message"] == "Answered request"]
+    assert any(
+        e["route"] == "/v1/landmarks" and e["status"] == 200 and e["durationMs"] > 0
+        for e in requests_logged
+    )
+    assert any(e["logger"] == "gunicorn.error" for e in entries)  # the server's own lines too
