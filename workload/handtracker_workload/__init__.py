@@ -11,6 +11,7 @@ import logging
 import time
 
 from flask import Flask, Response, g, jsonify, request
+from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
 from . import api, errors, metrics, openapi, probes, state, stream, ui
@@ -69,11 +70,10 @@ def _install_error_handlers(app: Flask) -> None:
         return jsonify(exc.to_json()), exc.status, exc.headers
 
     @app.errorhandler(HTTPException)
-    def http_error(exc: HTTPException) -> tuple[Response, int]:
+    def http_error(exc: HTTPException) -> ResponseReturnValue:
         status = exc.code or 500
         if status == 413:  # werkzeug's MAX_CONTENT_LENGTH check, before our own
-            limit = app.extensions[state.KEY].limits.max_bytes
-            return api_error(errors.too_many_bytes(limit))[:2]
+            return api_error(errors.too_many_bytes(app.extensions[state.KEY].limits.max_bytes))
         code = (exc.name or "error").lower().replace(" ", "_")
         return jsonify({"error": {"code": code, "message": exc.description}}), status
 

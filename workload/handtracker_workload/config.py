@@ -32,18 +32,26 @@ class ConfigError(ValueError):
     """A HANDTRACKER_* variable has a value the service cannot run with."""
 
 
-def default_workers() -> int:
-    """The container's CPU limit (cgroup v2 cpu.max, rounded up), else the core count."""
+def cgroup_cpu_limit(root: Path = Path("/sys/fs/cgroup")) -> int | None:
+    """The container's CPU limit rounded up (cgroup v2, else v1), or None when unlimited."""
     try:
-        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()[:2]
-        if quota != "max":
-            return max(1, math.ceil(int(quota) / int(period)))
+        quota, period = (root / "cpu.max").read_text().split()[:2]
+        return None if quota == "max" else max(1, math.ceil(int(quota) / int(period)))
     except (OSError, ValueError):
         pass
     try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not on Linux
-        return max(1, os.cpu_count() or 1)
+        quota_us = int((root / "cpu" / "cpu.cfs_quota_us").read_text())
+        period_us = int((root / "cpu" / "cpu.cfs_period_us").read_text())
+        return None if quota_us <= 0 else max(1, math.ceil(quota_us / period_us))
+    except (OSError, ValueError):
+        return None
+
+
+def default_workers() -> int:
+    """One worker per core the container may use: its CPU limit, else the cores it sees."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    limit = cgroup_cpu_limit()
+    return max(1, min(limit or cores or 1, cores or 1))
 
 
 @dataclass(frozen=True)
