@@ -8,32 +8,21 @@ from the test video at test time.
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-import requests
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 
+from tests.e2e.uiserver import serving
 from tests.fixtures.testdata import REPO_ROOT
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
 ARTIFACTS = REPO_ROOT / "artifacts"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="session")
@@ -44,44 +33,8 @@ def artifacts() -> Path:
 
 @pytest.fixture(scope="session")
 def ui_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The production server on a free port, with one warm worker; yields its URL."""
-    port = _free_port()
-    tmp = tmp_path_factory.mktemp("ui-server")
-    log = tmp / "server.log"
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(REPO_ROOT / "workload"),
-        "HANDTRACKER_MODEL_BUNDLE_DIR": str(tmp / "models"),
-        "HANDTRACKER_WORKERS": "1",
-        "HANDTRACKER_UI_TITLE": "HandTracker browser test",
-    }
-    with log.open("wb") as sink:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "handtracker_workload", "--bind", f"127.0.0.1:{port}"],
-            env=env,
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            assert process.poll() is None, log.read_text(errors="replace")
-            assert time.monotonic() < deadline, log.read_text(errors="replace")
-            try:
-                if requests.get(url + "/readyz", timeout=2).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                pass
-            time.sleep(0.2)
+    with serving(tmp_path_factory.mktemp("ui-server")) as url:
         yield url
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 @pytest.fixture(scope="session")

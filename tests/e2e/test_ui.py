@@ -11,6 +11,8 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
+from tests.e2e.uiserver import serving
+
 pytestmark = [pytest.mark.browser, pytest.mark.photos, pytest.mark.slow]
 
 FAKE_CAMERA = ("--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream")
@@ -135,3 +137,17 @@ def test_denied_camera_permission_is_explained(ui_server, browser) -> None:
     WebDriverWait(driver, 15).until(lambda d: "denied" in status.text)
     assert "error" in status.get_attribute("class")
     assert driver.find_element(By.ID, "camera-start").is_enabled()
+
+
+def test_a_full_server_is_reported_as_busy(browser, fake_camera: Path, tmp_path: Path) -> None:
+    with serving(tmp_path, HANDTRACKER_MAX_SESSIONS="0") as url:
+        driver = browser(*FAKE_CAMERA, f"--use-file-for-fake-video-capture={fake_camera}")
+        driver.get(url + "/")
+        driver.find_element(By.ID, "tab-live").click()
+        driver.find_element(By.ID, "camera-start").click()
+        status = driver.find_element(By.ID, "live-status")
+        WebDriverWait(driver, 20).until(lambda d: "busy" in status.text)
+        assert "warn" in status.get_attribute("class")
+        # The camera is released and can be started again.
+        WebDriverWait(driver, 5).until(lambda d: d.find_element(By.ID, "camera-start").is_enabled())
+        assert driver.find_element(By.ID, "frames").text == "0"
