@@ -53,7 +53,7 @@ def plan(
             actions.append(Action("create", kind, name, stamped, drift=settled))
         elif _hash_of(live) != _hash_of(stamped):
             actions.append(Action("update", kind, name, stamped))
-        elif not matches(want, live):
+        elif not matches(_content(want), live):
             actions.append(Action("update", kind, name, stamped, drift=True))
     return actions
 
@@ -85,6 +85,11 @@ def matches(want: Any, live: Any) -> bool:
     # "1000m" and "1" are the same CPU; the API server may rewrite one into the other.
     scalars = isinstance(want, str | int) and isinstance(live, str | int)
     return scalars and quantity.equal(want, live)
+
+
+def _content(manifest: Mapping[str, Any]) -> dict[str, Any]:
+    # Items of a list response carry no apiVersion/kind; the list call fixed both anyway.
+    return {k: v for k, v in manifest.items() if k not in ("apiVersion", "kind")}
 
 
 def _hash_of(manifest: Mapping[str, Any]) -> str | None:

@@ -39,13 +39,6 @@ def tune(settings: kopf.OperatorSettings) -> None:
     settings.watching.client_timeout = 330
     settings.watching.connect_timeout = 30
     settings.networking.request_timeout = 60
-    # Only @kopf.on.event handlers are registered: nothing is stored on the objects, but
-    # say so explicitly so a future change handler cannot start writing annotations
-    # to every HandTracker by surprise.
-    settings.persistence.progress_storage = kopf.StatusProgressStorage(field="status.kopf")
-    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
-        prefix="handtracking.dev", key="last-handled-configuration"
-    )
     # Our own Events are posted by kube.py with stable reasons; kopf's log-line events
     # would duplicate them.
     settings.posting.enabled = False

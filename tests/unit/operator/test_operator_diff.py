@@ -17,6 +17,8 @@ def desired(**raw: object) -> dict:
 def as_live(want: dict) -> dict:
     """What the API server returns after applying: stamped plus defaults."""
     live = {k: (diff.stamp(v) if v else None) for k, v in want.items()}
+    for obj in filter(None, live.values()):
+        del obj["apiVersion"], obj["kind"]  # list responses leave them out of the items
     dep = live["Deployment"]
     dep["metadata"]["uid"] = "d-1"
     dep["spec"]["progressDeadlineSeconds"] = 600  # a server default
