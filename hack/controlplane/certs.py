@@ -39,6 +39,13 @@ class Credentials:
     sa_key: Path
     sa_pub: Path
     clients: dict[str, ClientCredential]
+    # The aggregation layer's front proxy: its own CA, so a client certificate from
+    # the main CA can never pass itself off as the proxy that asserts user names.
+    front_proxy_ca: Path
+    front_proxy_client: ClientCredential
+
+
+FRONT_PROXY_CLIENT = "front-proxy-client"
 
 
 def _write_key(key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey, path: Path) -> None:
@@ -87,13 +94,9 @@ def _issue(
     return builder.sign(ca_key, hashes.SHA256()), key
 
 
-def generate(folder: Path) -> Credentials:
-    """Writes a fresh set of credentials into `folder` (created if needed)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    folder.chmod(0o700)
-
+def _new_ca(common_name: str) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
     ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "handtracker-local-ca")])
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
     ca_cert = (
         _builder(ca_name, ca_name, ca_key.public_key())
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
@@ -107,7 +110,16 @@ def generate(folder: Path) -> Credentials:
         )
         .sign(ca_key, hashes.SHA256())
     )
+    return ca_cert, ca_key
 
+
+def generate(folder: Path) -> Credentials:
+    """Writes a fresh set of credentials into `folder` (created if needed)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    folder.chmod(0o700)
+
+    ca_cert, ca_key = _new_ca("handtracker-local-ca")
+    ca_name = ca_cert.subject
     serving_sans: list[x509.GeneralName] = [
         x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
         x509.DNSName("localhost"),
@@ -132,6 +144,10 @@ def generate(folder: Path) -> Credentials:
             name: ClientCredential(folder / f"{name}.crt", folder / f"{name}.key")
             for name in CLIENTS
         },
+        front_proxy_ca=folder / "front-proxy-ca.crt",
+        front_proxy_client=ClientCredential(
+            folder / f"{FRONT_PROXY_CLIENT}.crt", folder / f"{FRONT_PROXY_CLIENT}.key"
+        ),
     )
     _write_cert(ca_cert, creds.ca_cert)
     _write_key(ca_key, creds.ca_key)
@@ -155,4 +171,14 @@ def generate(folder: Path) -> Credentials:
         cert, key = _issue(ca_key, ca_name, subject, ExtendedKeyUsageOID.CLIENT_AUTH)
         _write_cert(cert, creds.clients[name].cert)
         _write_key(key, creds.clients[name].key)
+
+    proxy_ca_cert, proxy_ca_key = _new_ca("handtracker-local-front-proxy-ca")
+    proxy_cert, proxy_key = _issue(
+        proxy_ca_key, proxy_ca_cert.subject,
+        x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, FRONT_PROXY_CLIENT)]),
+        ExtendedKeyUsageOID.CLIENT_AUTH,
+    )
+    _write_cert(proxy_ca_cert, creds.front_proxy_ca)
+    _write_cert(proxy_cert, creds.front_proxy_client.cert)
+    _write_key(proxy_key, creds.front_proxy_client.key)
     return creds

@@ -14,6 +14,7 @@ import json
 import os
 import shutil
 import socket
+import ssl
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -86,7 +87,9 @@ class Status:
 
 
 def _state_dir(state_dir: Path | str | None) -> Path:
-    return Path(state_dir).resolve() if state_dir else DEFAULT_STATE_DIR
+    """An explicit folder, else HANDTRACKER_CLUSTER_DIR, else `.cluster/` in the checkout."""
+    chosen = state_dir or os.environ.get("HANDTRACKER_CLUSTER_DIR")
+    return Path(chosen).resolve() if chosen else DEFAULT_STATE_DIR
 
 
 @contextlib.contextmanager
@@ -176,7 +179,11 @@ def _server(ports: Ports) -> str:
 
 
 def _apiserver_ready(layout: Layout, ports: Ports) -> bool:
-    status, body = api.get(f"{_server(ports)}/readyz", _admin_ctx(layout))
+    try:
+        ctx = _admin_ctx(layout)
+    except (OSError, ssl.SSLError):  # credentials not written yet, or wiped by a `down`
+        return False
+    status, body = api.get(f"{_server(ports)}/readyz", ctx)
     return status == 200 and body.strip() == "ok"
 
 
@@ -197,7 +204,8 @@ def _install_crds(bins: Binaries, layout: Layout) -> None:
     started on a 30 s resync; installed first, owner deletion of custom
     resources cascades at once.
     """
-    files = sorted(CRDS_DIR.glob("*.yaml")) if CRDS_DIR.is_dir() else []
+    # crds/kustomization.yaml is kustomize's index (deploy/ builds on it), not an API object.
+    files = sorted(p for p in CRDS_DIR.glob("*.yaml") if p.name != "kustomization.yaml")
     if not files:
         return
     args = ["apply", "--server-side", "--force-conflicts"]
@@ -247,7 +255,7 @@ def up(state_dir: Path | str | None = None, timeout: float = START_TIMEOUT) -> C
         leftovers = _records(_load(layout))
         if leftovers:
             # A half-dead cluster from before: stop what is left of it, start clean.
-            stop(leftovers)
+            stop(list(reversed(leftovers)))
         _wipe(layout)
         bins = ensure_built()
         return _start(bins, layout, timeout)
@@ -325,7 +333,7 @@ def _start(bins: Binaries, layout: Layout, timeout: float) -> Cluster:
         for what, check in checks:
             _wait(what, check, records, timeout)
     except BaseException:
-        stop(records)
+        stop(list(reversed(records)))
         layout.state_file.unlink(missing_ok=True)
         raise
 
@@ -414,7 +422,7 @@ def status(state_dir: Path | str | None = None) -> Status:
     )
     ports = Ports.from_json(state["ports"])
     code, body = (0, "")
-    if (layout.pki / "admin.crt").is_file():
+    with contextlib.suppress(OSError, ssl.SSLError):
         code, body = api.get(f"{_server(ports)}/readyz", _admin_ctx(layout))
     readyz = body.strip() if code else "unreachable"
     if not state.get("ready") and not problems:

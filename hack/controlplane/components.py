@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .build import Binaries
-from .certs import Credentials
+from .certs import FRONT_PROXY_CLIENT, Credentials
 
 HOST = "127.0.0.1"
 # Distinct ranges: kwok's default pod range (10.0.0.0/24) would overlap a 10.0.0.0/24
@@ -120,12 +120,26 @@ def apiserver(bins: Binaries, layout: Layout, ports: Ports, creds: Credentials) 
         "--authorization-mode=Node,RBAC",
         # PodSecurity is on by default; named here because the tests rely on it.
         "--enable-admission-plugins=NodeRestriction,PodSecurity",
+        # This plugin taints every new Node "not-ready" and relies on the node-lifecycle
+        # controller to lift the taint. kwok's Nodes are Ready from the start and that
+        # controller (which would also evict pods of nodes without kubelet heartbeats)
+        # is not run, so the taint would keep every pod Pending.
+        "--disable-admission-plugins=TaintNodesByCondition",
         # Privileged pods are allowed in general so that only Pod Security admission,
         # driven by namespace labels, decides (as on a real cluster).
         "--allow-privileged=true",
         # The loopback address cannot be published as the kubernetes Service's endpoint.
         "--endpoint-reconciler-type=none",
         f"--cert-dir={layout.pki}",
+        # The aggregation layer's front proxy. Without it every component logs errors
+        # about a missing requestheader CA bundle, burying real problems in the logs.
+        f"--requestheader-client-ca-file={creds.front_proxy_ca}",
+        f"--requestheader-allowed-names={FRONT_PROXY_CLIENT}",
+        "--requestheader-username-headers=X-Remote-User",
+        "--requestheader-group-headers=X-Remote-Group",
+        "--requestheader-extra-headers-prefix=X-Remote-Extra-",
+        f"--proxy-client-cert-file={creds.front_proxy_client.cert}",
+        f"--proxy-client-key-file={creds.front_proxy_client.key}",
     ]
 
 

@@ -69,26 +69,33 @@ def spawn(
 
 
 def stop(records: list[ProcessRecord], grace: float = 10.0) -> list[str]:
-    """SIGTERM each still-running recorded process, then SIGKILL what is left.
+    """Stops the recorded processes that still run, one at a time, in the given order.
 
-    Returns the names of the processes that were signalled.
+    One at a time because order matters: kube-apiserver stopped after etcd spends
+    its whole shutdown retrying etcd. Each gets SIGTERM, then SIGKILL after `grace`
+    seconds. Returns the names of the processes that were running.
     """
     _reap(records)  # collect any that died earlier, so they do not linger as zombies
-    alive = [r for r in records if is_running(r)]
-    for record in alive:
+    stopped = []
+    for record in records:
+        if not is_running(record):
+            continue
+        stopped.append(record.name)
         _signal(record, signal.SIGTERM)
-    deadline = time.monotonic() + grace
-    while time.monotonic() < deadline and any(is_running(r) for r in alive):
-        _reap(alive)
-        time.sleep(0.05)
-    for record in alive:
-        if is_running(record):
+        if not _wait_gone(record, grace):
             _signal(record, signal.SIGKILL)
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline and any(is_running(r) for r in alive):
-        _reap(alive)
-        time.sleep(0.05)
-    return [r.name for r in alive]
+            _wait_gone(record, 5.0)
+    return stopped
+
+
+def _wait_gone(record: ProcessRecord, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while is_running(record):
+        if time.monotonic() > deadline:
+            return False
+        _reap([record])
+        time.sleep(0.02)
+    return True
 
 
 def _signal(record: ProcessRecord, sig: signal.Signals) -> None:
