@@ -152,10 +152,14 @@ def _crash_message(record: ProcessRecord) -> str:
     )
 
 
-def _wait(
+def wait_for(
     what: str, check: Callable[[], bool], records: list[ProcessRecord], timeout: float
 ) -> None:
-    """Polls `check` until true; fails fast with the log tail if a component died."""
+    """Polls `check` until it returns True.
+
+    Raises ClusterError at once, with the tail of its log, if one of `records` has
+    exited, and after `timeout` seconds with the tail of every log.
+    """
     deadline = time.monotonic() + timeout
     while True:
         if check():
@@ -287,14 +291,16 @@ def _start(bins: Binaries, layout: Layout, timeout: float) -> Cluster:
     try:
         launch("etcd", components.etcd(bins, layout, ports))
         etcd_ctx = api.insecure_context()
-        _wait(
+        wait_for(
             "etcd",
             lambda: api.get(f"http://{HOST}:{ports.etcd_client}/health", etcd_ctx)[0] == 200,
             records, timeout,
         )
 
         launch("kube-apiserver", components.apiserver(bins, layout, ports, creds))
-        _wait("kube-apiserver /readyz", lambda: _apiserver_ready(layout, ports), records, timeout)
+        wait_for(
+            "kube-apiserver /readyz", lambda: _apiserver_ready(layout, ports), records, timeout
+        )
 
         _install_crds(bins, layout)
         _kubectl(bins, layout, "create", "-f", "-", input=json.dumps(nodes.manifest()))
@@ -331,7 +337,7 @@ def _start(bins: Binaries, layout: Layout, timeout: float) -> Cluster:
             ),
         ]
         for what, check in checks:
-            _wait(what, check, records, timeout)
+            wait_for(what, check, records, timeout)
     except BaseException:
         stop(list(reversed(records)))
         layout.state_file.unlink(missing_ok=True)

@@ -58,13 +58,13 @@ def spawn(
             argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
             start_new_session=True, env=env, close_fds=True,
         )
-    ticks = start_ticks(proc.pid)
+    # An instant exit leaves no start time: the record then never counts as running,
+    # and the caller's next check reports the crash with the log tail.
+    ticks = start_ticks(proc.pid) or -1
     # The Popen object is dropped on purpose: the component must outlive this
     # process, and stop() reaps it by PID. Marking it finished keeps Python from
     # warning about a child that is "still running" when the object is collected.
     proc.returncode = 0
-    if ticks is None:
-        raise RuntimeError(f"{name} exited immediately:\n{log_tail(log)}")
     return ProcessRecord(name, proc.pid, ticks, str(log))
 
 
