@@ -97,3 +97,32 @@ def test_restricted_namespace_refuses_privileged_pods(namespace: str, kubectl: K
 
     names = kubectl("get", "pods", "-n", namespace, "-o", "jsonpath={.items[*].metadata.name}")
     assert names.split() == ["compliant"]
+
+
+def test_custom_resource_owner_cascades_without_a_resync_delay(
+    namespace: str, kubectl: Kubectl
+) -> None:
+    """The project's CRDs are installed before the controller-manager starts, so the
+    garbage collector knows them at once instead of after its 30 s discovery resync."""
+    from hack.controlplane.paths import REPO_ROOT
+
+    crd = kubectl("get", "crd", "handtrackers.handtracking.dev", "--ignore-not-found", "-o", "name")
+    assert crd.strip(), "crds/handtrackers.yaml was not installed by `up`"
+    kubectl("apply", "-n", namespace, "-f", str(REPO_ROOT / "examples" / "minimal.yaml"))
+    owner = kubectl.json("get", "handtrackers.handtracking.dev", "hands", "-n", namespace)
+    kubectl.apply(
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {
+                "name": "owned-by-cr",
+                "ownerReferences": [
+                    {"apiVersion": owner["apiVersion"], "kind": owner["kind"], "name": "hands",
+                     "uid": owner["metadata"]["uid"]}
+                ],
+            },
+        },
+        namespace,
+    )
+    kubectl("delete", "handtrackers.handtracking.dev", "hands", "-n", namespace, "--wait=false")
+    eventually(lambda: not _exists(kubectl, namespace, "configmap", "owned-by-cr"), timeout=10)
