@@ -1,0 +1,79 @@
+"""The server on a read-only root filesystem with an empty /tmp, as in the container."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+
+import pytest
+
+from tests.fixtures.testdata import REPO_ROOT
+
+pytestmark = [pytest.mark.photos, pytest.mark.slow]
+
+# Runs inside a private mount namespace: / and every /work mount are remounted
+# read-only and /tmp is a fresh tmpfs, so the model bundle must be built there.
+SCRIPT = r"""
+set -eu
+mount --make-rprivate /
+mount -t tmpfs tmpfs /tmp
+mount -o remount,bind,ro /
+for m in $(awk '$2 ~ "^/(work|root|home)" {print $2}' /proc/mounts); do
+  mount -o remount,bind,ro "$m"
+done
+if touch "$REPO/.write-probe" 2>/dev/null; then echo "WRITABLE"; exit 1; fi
+cd /
+"$PYTHON" -m handtracker_workload --bind "127.0.0.1:$PORT" > /tmp/server.log 2>&1 &
+for _ in $(seq 100); do
+  sleep 0.2
+  "$PYTHON" -c "import urllib.request as u; u.urlopen('http://127.0.0.1:$PORT/readyz', timeout=2)" \
+    2>/dev/null && break
+done
+"$PYTHON" - <<'PY'
+import os, urllib.request as u
+port = os.environ["PORT"]
+photo = open(os.environ["PHOTO"], "rb").read()
+req = u.Request(f"http://127.0.0.1:{port}/v1/landmarks", data=photo,
+                headers={"Content-Type": "image/jpeg"})
+print("STATUS", u.urlopen(req, timeout=30).status)
+metrics = u.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+print("COUNTED", 'route="/v1/landmarks"' in metrics)
+PY
+ls /tmp
+kill %1
+wait
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.mark.skipif(
+    os.geteuid() != 0 or shutil.which("unshare") is None,
+    reason="needs root and unshare(1) to remount / read-only in a private namespace",
+)
+def test_serves_from_a_read_only_root_writing_only_to_tmp(hands_dir):
+    env = {
+        **os.environ,
+        "REPO": str(REPO_ROOT),
+        "PYTHON": sys.executable,
+        "PYTHONPATH": str(REPO_ROOT / "workload"),
+        "PORT": str(_free_port()),
+        "PHOTO": str(hands_dir / "openpose_hand.jpg"),
+        "HANDTRACKER_WORKERS": "1",
+        "HANDTRACKER_MODEL_BUNDLE_DIR": "/opt/handtracker/models",  # absent: built in /tmp
+        "MPLCONFIGDIR": "/tmp/matplotlib",
+    }
+    done = subprocess.run(
+        ["unshare", "--mount", "bash", "-c", SCRIPT],
+        env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "STATUS 200" in done.stdout and "COUNTED True" in done.stdout, done.stdout
+    assert "handtracker-models" in done.stdout  # the bundle, built in /tmp
