@@ -211,85 +211,96 @@ def main() -> int:
     args = parser.parse_args()
     seconds, rounds = args.seconds, args.rounds
     photos_dir = testdata_dir()
-    bundle_dir = Path(tempfile.mkdtemp(prefix="bench-models-"))
-    bundle.build(bundle_dir, "full")
+    with tempfile.TemporaryDirectory(prefix="bench-models-") as tmp:
+        bundle_dir = Path(tmp)
+        bundle.build(bundle_dir, "full")
+        return run(bundle_dir, photos_dir, seconds, rounds)
+
+
+def run(bundle_dir: Path, photos_dir: Path, seconds: float, rounds: int) -> int:
+    print(f"cores: {CORES}; photos: {photos_dir}")
+    print(f"each figure: the best of {rounds} windows of {seconds:g} s (the machine may be shared)")
     ordinary = (photos_dir / ORDINARY).read_bytes()
+    photo = cv2.imread(str(photos_dir / ORDINARY))
     all_photos = [p.read_bytes() for p in sorted(photos_dir.glob("*.jpg"))
                   if "3000x4000" not in p.name]  # fmt: skip
-    print(f"cores: {CORES}; photos: {photos_dir}")
-    print(
-        f"each figure: the best of {rounds} windows of {seconds:g} s (the machine may be shared)\n"
-    )
-
-    floor = in_process(bundle_dir, [ordinary], seconds, rounds, full=False)
-    floor_all = in_process(bundle_dir, all_photos, seconds, rounds, full=False)
-    print(f"floor (inference only, {CORES} processes): {floor:7.1f} img/s on {ORDINARY}")
-    print(f"floor over {len(all_photos)} test JPEGs:              {floor_all:7.1f} img/s\n")
-
     server = Server(bundle_dir, HANDTRACKER_WORKERS=str(CORES))
     try:
-        print(f"served POST /v1/landmarks, {ORDINARY} (640x521), {CORES} workers:")
-        print("  conc    req/s    p50 ms   p99 ms  errors  served/floor")
-        for concurrency in (1, 2, 4, 8):
-            r = load(server, ordinary, concurrency, seconds, rounds)
-            print(f"  {concurrency:4d} {r['rps']:8.1f} {r['p50']:9.1f} {r['p99']:8.1f} "
-                  f"{r['errors']:7d}  {r['rps'] / floor:12.2f}")  # fmt: skip
-
-        image = cv2.imread(str(photos_dir / ORDINARY))
-        big = cv2.resize(image, (4000, 3000), interpolation=cv2.INTER_CUBIC)
-        # Sensor-like noise, so the file is as big and as slow to decode as a phone photo.
-        noise = np.random.default_rng(0).normal(0, 4, big.shape)
-        big = np.clip(big + noise, 0, 255).astype(np.uint8)
-        big_body = cv2.imencode(".jpg", big, [cv2.IMWRITE_JPEG_QUALITY, 92])[1].tobytes()
-        plain = in_process(bundle_dir, [big_body], seconds, rounds, full=True)
-        served = load(server, big_body, CORES, seconds, rounds)
-        status, body = server.request("POST", "/v1/landmarks", big_body)
-        served_points = _pixels(body)
-        from handtracker_workload.inference import Detector
-
-        detector = Detector(Settings(model_bundle_dir=bundle_dir))
-        rgb = cv2.cvtColor(cv2.imdecode(np.frombuffer(big_body, np.uint8), 1), cv2.COLOR_BGR2RGB)
-        plain_points = [np.array(h.pixels(4000, 3000)) for h in detector.detect(rgb)]
-        detector.close()
-        agreement = [float(np.linalg.norm(a - b, axis=1).mean())
-                     for a, b in zip(served_points, plain_points, strict=True)]  # fmt: skip
-        print(f"\n4000x3000 JPEG ({len(big_body) / 1e6:.1f} MB), concurrency {CORES}:")
-        print(f"  plain in-process full decode + inference: {plain:6.1f} img/s")
-        print(f"  served /v1/landmarks (reduced decode):   {served['rps']:6.1f} req/s "
-              f"(p50 {served['p50']:.0f} ms, errors {served['errors']})")  # fmt: skip
-        print(f"  served/plain: {served['rps'] / plain:.2f}")
-        print(f"  hands: served {len(served_points)}, plain {len(plain_points)}; mean landmark "
-              f"distance {', '.join(f'{a:.1f}' for a in agreement)} px "
-              f"({max(agreement, default=0) / 4000:.4f} of the long side)")  # fmt: skip
+        ordinary_photo(server, bundle_dir, ordinary, all_photos, seconds, rounds)
+        phone_photo(server, bundle_dir, _phone_like(photo, 4000, 3000, 92), seconds, rounds)
     finally:
         server.stop()
-
-    huge = cv2.resize(image, (8000, 8000), interpolation=cv2.INTER_CUBIC)
-    huge_body = cv2.imencode(".jpg", huge, [cv2.IMWRITE_JPEG_QUALITY, 85])[1].tobytes()
-    del huge
     # 64 MP is over the default 40 MP limit, which would refuse it without decoding.
     server = Server(bundle_dir, HANDTRACKER_WORKERS="1", HANDTRACKER_MAX_PIXELS="100M")
     try:
-        (pid,) = server.workers()
-        server.request("POST", "/v1/landmarks", ordinary)
-        rss_before, _ = _memory(pid)
-        latencies = []
-        for _ in range(5):
-            start = time.perf_counter()
-            status, body = server.request("POST", "/v1/landmarks", huge_body)
-            latencies.append(time.perf_counter() - start)
-            assert status == 200, body
-        rss_after, peak = _memory(pid)
-        print(f"\n8000x8000 JPEG ({len(huge_body) / 1e6:.1f} MB), 5 sequential requests:")
-        print(
-            f"  latency median {statistics.median(latencies) * 1000:.0f} ms, "
-            f"max {max(latencies) * 1000:.0f} ms; hands {len(json.loads(body)['hands'])}"
-        )
-        print(f"  worker RSS {rss_before / 1024:.0f} MB -> {rss_after / 1024:.0f} MB; "
-              f"extra at peak {(peak - rss_before) / 1024:.0f} MB")  # fmt: skip
+        huge_photo(server, ordinary, _phone_like(photo, 8000, 8000, 80))
     finally:
         server.stop()
     return 0
+
+
+def _phone_like(photo: np.ndarray, width: int, height: int, quality: int) -> bytes:
+    """An upscaled photo with sensor-like noise, so it is as big and as slow to
+    decode as a camera's JPEG of that size."""
+    big = cv2.resize(photo, (width, height), interpolation=cv2.INTER_CUBIC)
+    big = cv2.add(big, np.random.default_rng(0).integers(0, 16, big.shape, np.uint8))  # saturating
+    return cv2.imencode(".jpg", big, [cv2.IMWRITE_JPEG_QUALITY, quality])[1].tobytes()
+
+
+def ordinary_photo(server: Server, bundle_dir: Path, ordinary: bytes, all_photos: list[bytes],
+                   seconds: float, rounds: int) -> None:  # fmt: skip
+    floor = in_process(bundle_dir, [ordinary], seconds, rounds, full=False)
+    floor_all = in_process(bundle_dir, all_photos, seconds, rounds, full=False)
+    print(f"\nfloor (inference only, {CORES} processes): {floor:7.1f} img/s on {ORDINARY}")
+    print(f"floor over {len(all_photos)} test JPEGs:              {floor_all:7.1f} img/s\n")
+    print(f"served POST /v1/landmarks, {ORDINARY} (640x521), {CORES} workers:")
+    print("  conc    req/s    p50 ms   p99 ms  errors  served/floor")
+    for concurrency in (1, 2, 4, 8):
+        r = load(server, ordinary, concurrency, seconds, rounds)
+        print(f"  {concurrency:4d} {r['rps']:8.1f} {r['p50']:9.1f} {r['p99']:8.1f} "
+              f"{r['errors']:7d}  {r['rps'] / floor:12.2f}")  # fmt: skip
+
+
+def phone_photo(server: Server, bundle_dir: Path, body: bytes, seconds: float,
+                rounds: int) -> None:  # fmt: skip
+    from handtracker_workload.inference import Detector
+
+    plain = in_process(bundle_dir, [body], seconds, rounds, full=True)
+    served = load(server, body, CORES, seconds, rounds)
+    served_points = _pixels(server.request("POST", "/v1/landmarks", body)[1])
+    detector = Detector(Settings(model_bundle_dir=bundle_dir))
+    rgb = cv2.cvtColor(cv2.imdecode(np.frombuffer(body, np.uint8), 1), cv2.COLOR_BGR2RGB)
+    plain_points = [np.array(h.pixels(4000, 3000)) for h in detector.detect(rgb)]
+    detector.close()
+    distances = [float(np.linalg.norm(a - b, axis=1).mean())
+                 for a, b in zip(served_points, plain_points, strict=True)]  # fmt: skip
+    print(f"\n4000x3000 JPEG ({len(body) / 1e6:.1f} MB), concurrency {CORES}:")
+    print(f"  plain in-process full decode + inference: {plain:6.1f} img/s")
+    print(f"  served /v1/landmarks (reduced decode):   {served['rps']:6.1f} req/s "
+          f"(p50 {served['p50']:.0f} ms, errors {served['errors']})")  # fmt: skip
+    print(f"  served/plain: {served['rps'] / plain:.2f}")
+    print(f"  hands: served {len(served_points)}, plain {len(plain_points)}; mean landmark "
+          f"distance {', '.join(f'{d:.1f}' for d in distances)} px "
+          f"({max(distances, default=0) / 4000:.4f} of the long side)")  # fmt: skip
+
+
+def huge_photo(server: Server, ordinary: bytes, body: bytes) -> None:
+    (pid,) = server.workers()
+    server.request("POST", "/v1/landmarks", ordinary)
+    rss_before, _ = _memory(pid)
+    latencies, hands = [], 0
+    for _ in range(5):
+        start = time.perf_counter()
+        status, answer = server.request("POST", "/v1/landmarks", body)
+        latencies.append(time.perf_counter() - start)
+        assert status == 200, answer
+        hands = len(json.loads(answer)["hands"])
+    rss_after, peak = _memory(pid)
+    print(f"\n8000x8000 JPEG ({len(body) / 1e6:.1f} MB), 5 sequential requests, 1 worker:")
+    print(f"  latency median {statistics.median(latencies) * 1000:.0f} ms, "
+          f"max {max(latencies) * 1000:.0f} ms; hands {hands}")  # fmt: skip
+    print(f"  worker RSS {rss_before / 1024:.0f} MB -> {rss_after / 1024:.0f} MB; "
+          f"extra at peak {(peak - rss_before) / 1024:.0f} MB")  # fmt: skip
 
 
 if __name__ == "__main__":
