@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 import time
@@ -85,6 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     kubectl = sub.add_parser("kubectl", help="run the pinned kubectl against the cluster")
     kubectl.add_argument("kubectl_args", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     handlers = {
         "build": _cmd_build, "up": _cmd_up, "down": _cmd_down,
         "status": _cmd_status, "env": _cmd_env, "kubectl": _cmd_kubectl,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
+import logging
 import os
 import shutil
 import socket
@@ -28,6 +29,8 @@ from .paths import CRDS_DIR, DEFAULT_STATE_DIR
 from .processes import ProcessRecord, is_running, log_tail, spawn, start_ticks, stop
 
 START_TIMEOUT = 90.0
+
+log = logging.getLogger(__name__)
 
 
 class ClusterError(RuntimeError):
@@ -258,7 +261,9 @@ def up(state_dir: Path | str | None = None, timeout: float = START_TIMEOUT) -> C
             return running
         leftovers = _records(_load(layout))
         if leftovers:
-            # A half-dead cluster from before: stop what is left of it, start clean.
+            # A half-dead cluster from before: say what died, stop the rest, start clean.
+            for dead in (r for r in leftovers if not is_running(r)):
+                log.warning("restarting the control plane: %s", _crash_message(dead))
             stop(list(reversed(leftovers)))
         _wipe(layout)
         bins = ensure_built()

@@ -7,6 +7,7 @@ folder, so the session's cluster that the other tests share is never touched.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import socket
@@ -71,7 +72,9 @@ def test_up_command_reports_the_running_cluster(cluster) -> None:
 
 @pytest.mark.cluster
 @pytest.mark.slow
-def test_crash_is_reported_and_down_stops_every_process(tmp_path: Path) -> None:
+def test_crash_is_reported_and_down_stops_every_process(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     state_dir = tmp_path / "second"
     second = controlplane.up(state_dir)
     try:
@@ -92,8 +95,10 @@ def test_crash_is_reported_and_down_stops_every_process(tmp_path: Path) -> None:
         assert cli.returncode == 1
         assert "kube-scheduler" in cli.stderr
 
-        # `up` on the broken cluster stops what is left of it and starts afresh.
-        restarted = controlplane.up(state_dir)
+        # `up` on the broken cluster says what died, stops the rest and starts afresh.
+        with caplog.at_level(logging.WARNING, logger="hack.controlplane.cluster"):
+            restarted = controlplane.up(state_dir)
+        assert "kube-scheduler" in caplog.text
         assert restarted.started
         assert not any(_alive(pid) for pid in pids.values())
         pids = _processes(state_dir)
