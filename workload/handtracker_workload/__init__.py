@@ -34,6 +34,7 @@ def create_app(settings: Settings | None = None, *, detector: Detector | None = 
     settings = settings or Settings.from_env()
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_upload_bytes + MULTIPART_SLACK
+    app.json.sort_keys = False  # keep the documented field order (image, hands, timings, model)
     app.config["HANDTRACKER_SETTINGS"] = settings
     runtime = Runtime(
         settings.max_inflight,
