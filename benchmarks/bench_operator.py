@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -35,7 +36,10 @@ def main() -> None:
     parser.add_argument("--idle-seconds", type=float, default=30)
     parser.add_argument("--resync-seconds", type=float, default=10)
     args = parser.parse_args()
+    # Clean up (operator process, namespace) when stopped by `timeout` too.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
+    sys.path.insert(0, str(ROOT))
     from hack import controlplane
 
     cluster = controlplane.ensure_up()
@@ -43,7 +47,8 @@ def main() -> None:
     def kubectl(*a: str, input: str | None = None) -> str:
         return cluster.kubectl(*a, input=input, timeout=300).stdout
 
-    kubectl("apply", "--server-side", "--force-conflicts", "-f", str(ROOT / "crds"))
+    crd = str(ROOT / "crds" / "handtrackers.yaml")
+    kubectl("apply", "--server-side", "--force-conflicts", "-f", crd)
     ns = f"bench-{uuid.uuid4().hex[:6]}"
     kubectl("create", "namespace", ns)
     env = cluster.env()
@@ -57,12 +62,15 @@ def main() -> None:
     try:
         time.sleep(3)
         items = [{"apiVersion": "handtracking.dev/v1alpha1", "kind": "HandTracker",
-                  "metadata": {"name": f"ht-{i}"}, "spec": {"replicas": 1}}
+                  "metadata": {"name": f"ht-{i}"}, "spec": {"replicas": 1, "resources": {
+                      # Small requests: the fake nodes have 4 CPUs each.
+                      "requests": {"cpu": "10m", "memory": "16Mi"}}}}
                  for i in range(args.count)]
         start = time.monotonic()
         kubectl("apply", "-n", ns, "-f", "-",
                 input=json.dumps({"apiVersion": "v1", "kind": "List", "items": items}))
-        while True:
+        deadline = start + 600
+        while time.monotonic() < deadline:
             got = json.loads(kubectl("get", "ht", "-n", ns, "-o", "json"))["items"]
             ready = sum(1 for h in got for c in (h.get("status") or {}).get("conditions", ())
                         if c["type"] == "Ready" and c["status"] == "True")

@@ -25,12 +25,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("-n", "--namespace", action="append", default=[],
                         help="watch only this namespace (repeatable; default: all namespaces)")
+    # Local runs bind to loopback on ports the workload (8080) does not use; the in-cluster
+    # Deployment passes 0.0.0.0 explicitly.
     parser.add_argument("--liveness", default=env.get("HANDTRACKER_LIVENESS",
-                                                      "http://0.0.0.0:8080/healthz"),
+                                                      "http://127.0.0.1:8081/healthz"),
                         help="liveness endpoint URL served by kopf (default: %(default)s)")
     parser.add_argument("--metrics-port", type=int,
                         default=int(env.get("HANDTRACKER_METRICS_PORT", "9090")),
                         help="Prometheus metrics port, 0 to disable (default: %(default)s)")
+    parser.add_argument("--metrics-address", default=env.get("HANDTRACKER_METRICS_ADDRESS",
+                                                             "127.0.0.1"),
+                        help="address the metrics endpoint binds to (default: %(default)s)")
     parser.add_argument("--peering", default=env.get("HANDTRACKER_PEERING", ""),
                         help="kopf peering object name for active/standby replicas "
                              "(needs kopf's peering CRDs); default: standalone")
@@ -49,11 +54,15 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if not args.verbose:
+        # kopf logs every handler call ("Handler ... succeeded"): one line per watch event.
+        logging.getLogger("kopf.objects").setLevel(logging.WARNING)
     config = OperatorConfig(
         default_image=args.default_image,
         namespaces=tuple(args.namespace),
         resync_seconds=args.resync_seconds,
         metrics_port=args.metrics_port,
+        metrics_address=args.metrics_address,
     )
     kopf.run(
         clusterwide=not args.namespace,

@@ -41,7 +41,8 @@ async def start(settings: kopf.OperatorSettings, memo: kopf.Memo, logger: loggin
     metrics = memo.get("metrics") or Metrics()
     memo.config = config
     if config.metrics_port:
-        prometheus_client.start_http_server(config.metrics_port, registry=metrics.registry)
+        prometheus_client.start_http_server(config.metrics_port, addr=config.metrics_address,
+                                            registry=metrics.registry)
     memo.reconciler = Reconciler(kube.Kube(kube.load_client()), metrics, config.default_image)
     memo.resync = asyncio.create_task(_resync(memo.reconciler, config, logger))
 

@@ -43,8 +43,13 @@ class Reconciler:
     def run(self, namespace: str, name: str) -> Outcome:
         with self._lock(namespace, name):
             started = time.monotonic()
-            outcome = self._run(namespace, name)
-            self.metrics.duration.observe(time.monotonic() - started)
+            try:
+                outcome = self._run(namespace, name)
+            except Exception:  # API outages etc.: counted here, logged by the caller
+                self.metrics.reconciles.labels("error").inc()
+                raise
+            finally:
+                self.metrics.duration.observe(time.monotonic() - started)
             if outcome.result != "gone":
                 self.metrics.reconciles.labels(outcome.result).inc()
             return outcome
@@ -121,7 +126,9 @@ class Reconciler:
             "conditions": sorted(kept + merged, key=lambda c: conditions.TYPES.index(c["type"])),
         }
         written = self._publish(body, ident, old_status, new_status, ())
-        log.warning("Refused HandTracker %s/%s: %s", meta["namespace"], meta["name"], message)
+        if written:
+            log.warning("Refused HandTracker %s/%s: %s", meta["namespace"], meta["name"],
+                        message)
         return Outcome("invalid", (), written)
 
     def _publish(

@@ -20,6 +20,7 @@ class OperatorConfig:
     namespaces: tuple[str, ...] = ()  # empty: the whole cluster
     resync_seconds: float = DEFAULT_RESYNC_SECONDS
     metrics_port: int = 0  # 0: no metrics endpoint
+    metrics_address: str = "127.0.0.1"
 
     @classmethod
     def from_env(cls) -> OperatorConfig:
@@ -29,6 +30,7 @@ class OperatorConfig:
             namespaces=tuple(n for n in env.get("HANDTRACKER_NAMESPACES", "").split(",") if n),
             resync_seconds=float(env.get("HANDTRACKER_RESYNC_SECONDS", DEFAULT_RESYNC_SECONDS)),
             metrics_port=int(env.get("HANDTRACKER_METRICS_PORT", "0")),
+            metrics_address=env.get("HANDTRACKER_METRICS_ADDRESS", "127.0.0.1"),
         )
 
 
