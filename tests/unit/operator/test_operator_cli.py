@@ -1,0 +1,35 @@
+"""`python -m handtracker_operator` options and the environment they fall back to."""
+
+from __future__ import annotations
+
+import pytest
+from handtracker_operator.__main__ import parse_args
+from handtracker_operator.settings import OperatorConfig
+from handtracker_operator.spec import DEFAULT_IMAGE
+
+
+def test_defaults_are_local_and_clusterwide(monkeypatch: pytest.MonkeyPatch) -> None:
+    for var in ("HANDTRACKER_LIVENESS", "HANDTRACKER_METRICS_PORT", "HANDTRACKER_PEERING",
+                "HANDTRACKER_DEFAULT_IMAGE", "HANDTRACKER_METRICS_ADDRESS"):
+        monkeypatch.delenv(var, raising=False)
+    args = parse_args([])
+    assert args.namespace == []
+    assert args.liveness == "http://127.0.0.1:8081/healthz"  # 8080 is the workload's port
+    assert args.metrics_address == "127.0.0.1"
+    assert args.peering == ""
+    assert args.default_image == DEFAULT_IMAGE
+
+
+def test_options_and_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HANDTRACKER_DEFAULT_IMAGE", "registry.example/ht:2")
+    args = parse_args(["-n", "a", "--namespace", "b", "--peering", "ht", "--metrics-port", "0"])
+    assert args.namespace == ["a", "b"]
+    assert args.peering == "ht" and args.metrics_port == 0
+    assert args.default_image == "registry.example/ht:2"
+
+
+def test_config_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HANDTRACKER_NAMESPACES", "x,y")
+    monkeypatch.setenv("HANDTRACKER_RESYNC_SECONDS", "30")
+    config = OperatorConfig.from_env()
+    assert config.namespaces == ("x", "y") and config.resync_seconds == 30
