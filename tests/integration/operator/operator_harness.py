@@ -137,7 +137,9 @@ def wait_stable(kubectl: Kubectl, namespace: str, name: str) -> dict[str, Any]:
         ht = get(kubectl, namespace, "ht", name)
         prog = condition(ht, "Progressing")
         ready = condition(ht, "Ready")
-        return ht if prog.get("reason") == "NewReplicaSetAvailable" and ready.get(
-            "status") == "True" else None
+        current = ht and (ht.get("status") or {}).get("observedGeneration") == (
+            ht["metadata"]["generation"])
+        settled = prog.get("reason") == "NewReplicaSetAvailable" and ready.get("status") == "True"
+        return ht if current and settled else None
 
     return eventually(done, timeout=90, interval=0.5, message=f"{name} rolled out")

@@ -13,6 +13,7 @@ from operator_harness import (
     example,
     get,
     wait_condition,
+    wait_stable,
 )
 
 from tests.fixtures.cluster import KubectlError, eventually
@@ -27,7 +28,7 @@ def test_minimal_example_is_ready_with_its_children(kubectl, namespace, operator
     manifest["metadata"]["labels"] = {"argocd.argoproj.io/instance": "apps"}
     manifest["metadata"]["annotations"] = {"team": "vision"}
     apply(kubectl, namespace, manifest)
-    ht = wait_condition(kubectl, namespace, "hands")
+    ht = wait_stable(kubectl, namespace, "hands")
 
     kids = children(kubectl, namespace, "hands")
     assert set(kids) == {"ConfigMap", "Deployment", "Service", "PodDisruptionBudget"}
@@ -97,6 +98,8 @@ def test_kubectl_get_wait_and_scale(kubectl, namespace, operator) -> None:
     apply(kubectl, namespace, example("minimal"))
     kubectl("wait", "--for=condition=Ready", "ht/hands", "-n", namespace, "--timeout=60s",
             timeout=90)
+    # Ready turns True as soon as one pod serves; the columns below describe the settled state.
+    wait_stable(kubectl, namespace, "hands")
     header, row = kubectl("get", "ht", "-n", namespace).splitlines()
     assert header.split() == ["NAME", "READY", "REASON", "REPLICAS", "URL", "MODEL", "AGE"]
     assert row.split()[:6] == ["hands", "True", "Available", "2/2",
