@@ -7,7 +7,8 @@ In one run on one machine it measures
      processes as cores, on an ordinary photo (and over all the test photos);
   2. the real server (`python -m handtracker_workload`, gunicorn, one worker per
      core) on the same photo at concurrency 1, 2, 4, 8: req/s, p50, p99 and
-     served/floor;
+     served/floor, each served window right after a floor window so that a
+     shared machine's load weighs on both alike;
   3. a 4000x3000 photo (a test photo upscaled): served /v1/landmarks against a
      plain in-process pipeline (full decode + inference, same process count),
      and how far apart their landmarks are;
@@ -51,9 +52,9 @@ CORES = len(os.sched_getaffinity(0))
 # ---------------------------------------------------------------- in-process
 
 
-def _inference_worker(args: tuple) -> list[int]:
-    """One process: images done in each of `rounds` windows, started in step with the others."""
-    bundle_dir, bodies, seconds, rounds, full_pipeline, barrier = args
+def _inference_worker(bundle_dir: str, bodies: list[bytes], full_pipeline: bool,
+                      commands: mp.Queue, results: mp.Queue) -> None:  # fmt: skip
+    """One process, one detector: runs a timed window on each command, reports its count."""
     from handtracker_workload.inference import Detector
 
     cv2.setNumThreads(1)
@@ -62,33 +63,63 @@ def _inference_worker(args: tuple) -> list[int]:
                for b in bodies]  # fmt: skip
     for rgb in decoded:
         detector.detect(rgb)  # warm
-    counts = []
-    for _ in range(rounds):
-        barrier.wait()
-        done = 0
-        deadline = time.perf_counter() + seconds
+    results.put("ready")
+    while (command := commands.get()) is not None:
+        start_at, seconds = command
+        time.sleep(max(0.0, start_at - time.time()))
+        done, deadline = 0, time.perf_counter() + seconds
         while time.perf_counter() < deadline:
             if full_pipeline:
-                body = bodies[done % len(bodies)]
-                bgr = cv2.imdecode(np.frombuffer(body, np.uint8), cv2.IMREAD_COLOR)
+                bgr = cv2.imdecode(np.frombuffer(bodies[done % len(bodies)], np.uint8), 1)
                 detector.detect(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
             else:
                 detector.detect(decoded[done % len(decoded)])
             done += 1
-        counts.append(done)
-    return counts
+        results.put(done)
 
 
-def in_process(bundle_dir: Path, bodies: list[bytes], seconds: float, rounds: int,
-               full: bool) -> float:  # fmt: skip
-    """Images per second with CORES processes: the best of `rounds` windows."""
-    ctx = mp.get_context("spawn")
-    with ctx.Manager() as manager:
-        barrier = manager.Barrier(CORES)
-        with ctx.Pool(CORES) as pool:
-            args = [(str(bundle_dir), bodies, seconds, rounds, full, barrier)] * CORES
-            per_process = pool.map(_inference_worker, args)
-    return max(sum(window) for window in zip(*per_process, strict=True)) / seconds
+class InProcess:
+    """CORES processes with a detector each, idle between windows, so that
+    in-process and served windows can alternate (a shared machine's load then
+    weighs on both alike)."""
+
+    def __init__(self, bundle_dir: Path, bodies: list[bytes], full_pipeline: bool) -> None:
+        ctx = mp.get_context("spawn")
+        self._results = ctx.Queue()
+        self._commands = [ctx.Queue() for _ in range(CORES)]
+        self._processes = [
+            ctx.Process(target=_inference_worker, daemon=True,
+                        args=(str(bundle_dir), bodies, full_pipeline, q, self._results))
+            for q in self._commands
+        ]  # fmt: skip
+        for process in self._processes:
+            process.start()
+        assert [self._results.get(timeout=120) for _ in self._processes] == ["ready"] * CORES
+
+    def window(self, seconds: float) -> float:
+        """Images per second over all processes, started together."""
+        start_at = time.time() + 0.05
+        for commands in self._commands:
+            commands.put((start_at, seconds))
+        return sum(self._results.get(timeout=seconds + 60) for _ in self._commands) / seconds
+
+    def close(self) -> None:
+        for commands in self._commands:
+            commands.put(None)
+        for process in self._processes:
+            process.join(timeout=30)
+
+
+def alternate(floor: InProcess, server: Server, body: bytes, concurrency: int,
+              seconds: float, rounds: int) -> tuple[float, dict[str, float], float]:  # fmt: skip
+    """(best floor, best served window, median served/floor of the adjacent pairs)."""
+    pairs = []
+    for _ in range(rounds):
+        in_process = floor.window(seconds)
+        pairs.append((in_process, _window(server, body, concurrency, seconds)))
+    ratio = statistics.median(served["rps"] / base for base, served in pairs)
+    best = max((served for _, served in pairs), key=lambda r: r["rps"])
+    return max(base for base, _ in pairs), best, ratio
 
 
 # ---------------------------------------------------------------- the server
@@ -148,13 +179,6 @@ class Server:
         self.log.unlink()
 
 
-def load(server: Server, body: bytes, concurrency: int, seconds: float,
-         rounds: int) -> dict[str, float]:  # fmt: skip
-    """The best of `rounds` windows of closed-loop load at the given concurrency."""
-    return max((_window(server, body, concurrency, seconds) for _ in range(rounds)),
-               key=lambda r: r["rps"])  # fmt: skip
-
-
 def _window(server: Server, body: bytes, concurrency: int, seconds: float) -> dict[str, float]:
     latencies: list[list[float]] = [[] for _ in range(concurrency)]
     errors = [0] * concurrency
@@ -207,7 +231,7 @@ def _pixels(body: bytes) -> list[np.ndarray]:
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=3.0, help="per window")
-    parser.add_argument("--rounds", type=int, default=3, help="windows per figure (best kept)")
+    parser.add_argument("--rounds", type=int, default=3, help="windows per figure")
     args = parser.parse_args()
     seconds, rounds = args.seconds, args.rounds
     photos_dir = testdata_dir()
@@ -219,7 +243,7 @@ def main() -> int:
 
 def run(bundle_dir: Path, photos_dir: Path, seconds: float, rounds: int) -> int:
     print(f"cores: {CORES}; photos: {photos_dir}")
-    print(f"each figure: the best of {rounds} windows of {seconds:g} s (the machine may be shared)")
+    print(f"{rounds} windows of {seconds:g} s per figure; in-process and served windows alternate")
     ordinary = (photos_dir / ORDINARY).read_bytes()
     photo = cv2.imread(str(photos_dir / ORDINARY))
     all_photos = [p.read_bytes() for p in sorted(photos_dir.glob("*.jpg"))
@@ -249,24 +273,35 @@ def _phone_like(photo: np.ndarray, width: int, height: int, quality: int) -> byt
 
 def ordinary_photo(server: Server, bundle_dir: Path, ordinary: bytes, all_photos: list[bytes],
                    seconds: float, rounds: int) -> None:  # fmt: skip
-    floor = in_process(bundle_dir, [ordinary], seconds, rounds, full=False)
-    floor_all = in_process(bundle_dir, all_photos, seconds, rounds, full=False)
-    print(f"\nfloor (inference only, {CORES} processes): {floor:7.1f} img/s on {ORDINARY}")
-    print(f"floor over {len(all_photos)} test JPEGs:              {floor_all:7.1f} img/s\n")
-    print(f"served POST /v1/landmarks, {ORDINARY} (640x521), {CORES} workers:")
-    print("  conc    req/s    p50 ms   p99 ms  errors  served/floor")
-    for concurrency in (1, 2, 4, 8):
-        r = load(server, ordinary, concurrency, seconds, rounds)
-        print(f"  {concurrency:4d} {r['rps']:8.1f} {r['p50']:9.1f} {r['p99']:8.1f} "
-              f"{r['errors']:7d}  {r['rps'] / floor:12.2f}")  # fmt: skip
+    every = InProcess(bundle_dir, all_photos, full_pipeline=False)
+    try:
+        floor_all = max(every.window(seconds) for _ in range(rounds))
+    finally:
+        every.close()
+    print(f"\nfloor over {len(all_photos)} test JPEGs (inference only, {CORES} processes): "
+          f"{floor_all:.1f} img/s")  # fmt: skip
+    print(f"served POST /v1/landmarks on {ORDINARY} (640x521), {CORES} workers, each window")
+    print(f"next to an in-process floor window ({CORES} processes, inference only):")
+    print("  conc  floor img/s   req/s   p50 ms   p99 ms  errors  served/floor (median)")
+    floor = InProcess(bundle_dir, [ordinary], full_pipeline=False)
+    try:
+        for concurrency in (1, 2, 4, 8):
+            base, r, ratio = alternate(floor, server, ordinary, concurrency, seconds, rounds)
+            print(f"  {concurrency:4d} {base:12.1f} {r['rps']:7.1f} {r['p50']:8.1f} "
+                  f"{r['p99']:8.1f} {r['errors']:7d}  {ratio:8.2f}")  # fmt: skip
+    finally:
+        floor.close()
 
 
 def phone_photo(server: Server, bundle_dir: Path, body: bytes, seconds: float,
                 rounds: int) -> None:  # fmt: skip
     from handtracker_workload.inference import Detector
 
-    plain = in_process(bundle_dir, [body], seconds, rounds, full=True)
-    served = load(server, body, CORES, seconds, rounds)
+    pipeline = InProcess(bundle_dir, [body], full_pipeline=True)
+    try:
+        plain, served, ratio = alternate(pipeline, server, body, CORES, seconds, rounds)
+    finally:
+        pipeline.close()
     served_points = _pixels(server.request("POST", "/v1/landmarks", body)[1])
     detector = Detector(Settings(model_bundle_dir=bundle_dir))
     rgb = cv2.cvtColor(cv2.imdecode(np.frombuffer(body, np.uint8), 1), cv2.COLOR_BGR2RGB)
@@ -275,10 +310,10 @@ def phone_photo(server: Server, bundle_dir: Path, body: bytes, seconds: float,
     distances = [float(np.linalg.norm(a - b, axis=1).mean())
                  for a, b in zip(served_points, plain_points, strict=True)]  # fmt: skip
     print(f"\n4000x3000 JPEG ({len(body) / 1e6:.1f} MB), concurrency {CORES}:")
-    print(f"  plain in-process full decode + inference: {plain:6.1f} img/s")
+    print(f"  plain in-process full decode + inference: {plain:6.1f} img/s ({CORES} processes)")
     print(f"  served /v1/landmarks (reduced decode):   {served['rps']:6.1f} req/s "
           f"(p50 {served['p50']:.0f} ms, errors {served['errors']})")  # fmt: skip
-    print(f"  served/plain: {served['rps'] / plain:.2f}")
+    print(f"  served/plain (median of adjacent windows): {ratio:.2f}")
     print(f"  hands: served {len(served_points)}, plain {len(plain_points)}; mean landmark "
           f"distance {', '.join(f'{d:.1f}' for d in distances)} px "
           f"({max(distances, default=0) / 4000:.4f} of the long side)")  # fmt: skip
