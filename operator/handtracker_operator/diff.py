@@ -87,6 +87,14 @@ def matches(want: Any, live: Any) -> bool:
     return scalars and quantity.equal(want, live)
 
 
+def owns_replicas(live: Mapping[str, Any] | None, manager: str) -> bool:
+    """True when `manager` applied spec.replicas of this live Deployment."""
+    for entry in (live or {}).get("metadata", {}).get("managedFields") or ():
+        if entry.get("manager") == manager and entry.get("operation") == "Apply":
+            return "f:replicas" in ((entry.get("fieldsV1") or {}).get("f:spec") or {})
+    return False
+
+
 def _content(manifest: Mapping[str, Any]) -> dict[str, Any]:
     # Items of a list response carry no apiVersion/kind; the list call fixed both anyway.
     return {k: v for k, v in manifest.items() if k not in ("apiVersion", "kind")}

@@ -81,14 +81,15 @@ class Kube:
         return self._list("Pod", ident.namespace, ident.selector_string)
 
     # -- writes ------------------------------------------------------------------------
-    def apply(self, kind: str, manifest: Mapping[str, Any]) -> dict[str, Any]:
+    def apply(self, kind: str, manifest: Mapping[str, Any],
+              manager: str = identity.MANAGER) -> dict[str, Any]:
         meta = manifest["metadata"]
         try:
             return self._call(
                 "PATCH",
                 _path(kind, meta["namespace"], meta["name"]),
                 body=manifest,
-                query=[("fieldManager", identity.MANAGER), ("force", "true")],
+                query=[("fieldManager", manager), ("force", "true")],
                 content_type="application/apply-patch+yaml",
             )
         except ApiException as exc:

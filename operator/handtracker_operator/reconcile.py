@@ -18,11 +18,14 @@ from typing import Any
 from kubernetes.client.exceptions import ApiException
 
 from . import builders, conditions, diff, events, identity, spec, status
+from .builders import deployment
 from .errors import ApplyFailed, InvalidSpec
 from .kube import Kube
 from .metrics import Metrics
 
 log = logging.getLogger(__name__)
+# Holds a Deployment's replica count while it passes from the operator to its HPA.
+HANDOFF_MANAGER = f"{identity.MANAGER}-handoff"
 
 
 @dataclass(frozen=True)
@@ -85,6 +88,8 @@ class Reconciler:
         settled = old_status.get("observedGeneration") == ident.generation
         actions = diff.plan(desired, observed, settled=settled)
         error = None
+        if parsed.autoscaled and diff.owns_replicas(observed["Deployment"], identity.MANAGER):
+            self._hand_over_replicas(ident, observed["Deployment"])
         for action in actions:
             try:
                 observed[action.kind] = self._act(action, ident)
@@ -105,6 +110,11 @@ class Reconciler:
         }
         written = self._publish(body, ident, old_status, new_status, done)
         return Outcome("error" if error else "ok", done, written)
+
+    def _hand_over_replicas(self, ident: identity.Identity, live: Mapping[str, Any]) -> None:
+        replicas = int(live["spec"].get("replicas", 1))
+        self.kube.apply("Deployment", deployment.replicas_handoff(ident, replicas),
+                        manager=HANDOFF_MANAGER)
 
     def _act(self, action: diff.Action, ident: identity.Identity) -> dict[str, Any] | None:
         if action.verb == "delete":

@@ -34,6 +34,18 @@ def build(spec: HandTrackerSpec, ident: Identity, config_hash: str) -> dict[str,
     }
 
 
+def replicas_handoff(ident: Identity, replicas: int) -> dict[str, Any]:
+    """Only spec.replicas, applied under a second field manager before the operator stops
+    setting it: the field then keeps its value instead of falling back to the default (1)
+    until the HPA takes over (the "transferring ownership" recipe of server-side apply)."""
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": ident.name, "namespace": ident.namespace},
+        "spec": {"replicas": replicas},
+    }
+
+
 def _pod_template(spec: HandTrackerSpec, ident: Identity, config_hash: str) -> dict[str, Any]:
     placement = spec.placement
     pod: dict[str, Any] = {

@@ -63,16 +63,25 @@ def test_spec_edits_converge(kubectl, namespace, operator) -> None:
     eventually(lambda: get(kubectl, namespace, "ht", "hands")["status"]["url"]
                == f"http://hands.{namespace}.svc.cluster.local", timeout=30)
 
-    # Autoscaling on: an HPA appears and the operator lets go of spec.replicas.
+    # Autoscaling on: an HPA appears and the operator lets go of spec.replicas without
+    # the count falling back to the default (1) on the way.
+    patch_spec(kubectl, namespace, {"replicas": 3})
+    eventually(lambda: children(kubectl, namespace, "hands")["Deployment"]["spec"]["replicas"]
+               == 3, timeout=30)
     patch_spec(kubectl, namespace, {"autoscaling": {"enabled": True, "minReplicas": 2,
                                                     "maxReplicas": 4}})
     eventually(lambda: "HorizontalPodAutoscaler" in children(kubectl, namespace, "hands"),
                timeout=30)
-    eventually(lambda: children(kubectl, namespace, "hands")["Deployment"]["spec"]["replicas"]
-               >= 2, timeout=60)
     wait_condition(kubectl, namespace, "hands")
-    # Autoscaling off: the HPA goes and spec.replicas (1) is the operator's again.
-    patch_spec(kubectl, namespace, {"autoscaling": {"enabled": False}})
+    for _ in range(10):
+        assert children(kubectl, namespace, "hands")["Deployment"]["spec"]["replicas"] == 3
+        time.sleep(0.5)
+    deployment = kubectl.json("get", "deployment", "hands", "-n", namespace,
+                              "--show-managed-fields")
+    assert not any(m["manager"] == "handtracker-operator" and "f:replicas" in str(m["fieldsV1"])
+                   for m in deployment["metadata"]["managedFields"])
+    # Autoscaling off: the HPA goes and spec.replicas is the operator's again.
+    patch_spec(kubectl, namespace, {"autoscaling": {"enabled": False}, "replicas": 1})
     def hpa_gone() -> bool:
         kids = children(kubectl, namespace, "hands")
         return ("HorizontalPodAutoscaler" not in kids

@@ -158,3 +158,9 @@ def test_hpa() -> None:
 def test_configmap_hash_is_stable() -> None:
     cm = configmap.build(spec.parse({}), IDENT)
     assert configmap.data_hash(cm) == configmap.data_hash(configmap.build(spec.parse({}), IDENT))
+
+
+def test_replicas_handoff_sets_only_replicas() -> None:
+    handoff = deployment.replicas_handoff(IDENT, 4)
+    assert handoff["spec"] == {"replicas": 4}
+    assert handoff["metadata"] == {"name": "demo", "namespace": "vision"}

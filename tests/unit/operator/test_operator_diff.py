@@ -99,3 +99,22 @@ def test_stamp_does_not_touch_the_input() -> None:
     before = copy.deepcopy(want)
     diff.stamp(want)
     assert want == before
+
+
+def managed(manager: str, operation: str, spec_fields: dict) -> dict:
+    return {"manager": manager, "operation": operation,
+            "fieldsV1": {"f:metadata": {}, "f:spec": spec_fields}}
+
+
+def test_owns_replicas() -> None:
+    mine = {"metadata": {"managedFields": [
+        managed("kube-controller-manager", "Update", {"f:replicas": {}}),
+        managed("handtracker-operator", "Apply", {"f:replicas": {}, "f:template": {}}),
+    ]}}
+    handed_over = {"metadata": {"managedFields": [
+        managed("handtracker-operator", "Apply", {"f:template": {}}),
+        managed("handtracker-operator-handoff", "Apply", {"f:replicas": {}}),
+    ]}}
+    assert diff.owns_replicas(mine, "handtracker-operator")
+    assert not diff.owns_replicas(handed_over, "handtracker-operator")
+    assert not diff.owns_replicas(None, "handtracker-operator")
