@@ -28,7 +28,6 @@ from hack import controlplane
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "minimal.yaml"
-LOGS = ROOT / ".cluster" / "logs"
 UI_BIND = os.environ.get("HANDTRACKER_DEMO_BIND", "127.0.0.1:8080")
 
 
@@ -40,10 +39,10 @@ def _python_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     return env
 
 
-def _start(name: str, argv: list[str], env: dict[str, str]) -> subprocess.Popen:
-    LOGS.mkdir(parents=True, exist_ok=True)
-    log = open(LOGS / f"{name}.log", "ab")  # noqa: SIM115 - lives as long as the process
-    print(f"Started {name} (log: {LOGS / (name + '.log')})")
+def _start(name: str, argv: list[str], env: dict[str, str], logs: Path) -> subprocess.Popen:
+    logs.mkdir(parents=True, exist_ok=True)
+    log = open(logs / f"{name}.log", "ab")  # noqa: SIM115 - lives as long as the process
+    print(f"Started {name} (log: {logs / (name + '.log')})", flush=True)
     return subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
 
 
@@ -76,6 +75,7 @@ def _stop(procs: list[subprocess.Popen]) -> None:
 def main() -> int:
     cluster = controlplane.ensure_up()
     kubeconfig = str(cluster.kubeconfig)
+    logs = cluster.state_dir / "logs"
     print(f"Control plane ready: export KUBECONFIG={kubeconfig}")
     procs: list[subprocess.Popen] = []
     try:
@@ -87,6 +87,7 @@ def main() -> int:
                 "operator",
                 [sys.executable, "-m", "handtracker_operator"],
                 _python_env({"KUBECONFIG": kubeconfig}),
+                logs,
             )
         )
         name = yaml.safe_load(EXAMPLE.read_text())["metadata"]["name"]
@@ -97,24 +98,23 @@ def main() -> int:
             "--timeout=180s",
         )  # fmt: skip
         print(cluster.kubectl("get", "handtrackers", "-n", "default", "-o", "wide").stdout)
-        config = json.loads(
-            cluster.kubectl("get", "configmap", f"{name}-config", "-n", "default", "-o", "json").stdout
-        )
-        workload_env = dict(config.get("data") or {})
+        config = cluster.kubectl("get", "cm", f"{name}-config", "-n", "default", "-o", "json")
+        workload_env = dict(json.loads(config.stdout).get("data") or {})
         print("Workload environment from the operator's ConfigMap:", json.dumps(workload_env))
         procs.append(
             _start(
                 "workload",
                 [sys.executable, "-m", "handtracker_workload", "--bind", UI_BIND],
                 _python_env(workload_env),
+                logs,
             )
         )
         _wait_http_ok(f"http://{UI_BIND}/readyz", procs[-1], timeout=120)
-        print(f"\nHand-tracking web UI: http://{UI_BIND}/   (Ctrl-C stops the demo)")
+        print(f"\nHand-tracking web UI: http://{UI_BIND}/   (Ctrl-C stops the demo)", flush=True)
         while all(p.poll() is None for p in procs):
             time.sleep(1)
         failed = [p for p in procs if p.poll() is not None]
-        print(f"A demo process exited (code {failed[0].returncode}); see {LOGS}", file=sys.stderr)
+        print(f"A demo process exited (code {failed[0].returncode}); see {logs}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("\nStopping the demo")
