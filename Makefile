@@ -60,8 +60,10 @@ lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/hadolint Dockerfile.operator Dockerfile.workload
 
-bench: venv
+## Benchmarks (not tests): served/in-process throughput, big images, operator convergence.
+bench: cluster-up
 	$(PY) benchmarks/bench_workload.py
+	$(PY) benchmarks/bench_operator.py
 
 clean: cluster-down
 	rm -rf $(VENV) .pytest_cache artifacts

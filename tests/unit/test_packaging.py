@@ -51,3 +51,11 @@ def test_requirements_are_pinned() -> None:
             line = line.split("#", 1)[0].strip()
             if line:
                 assert re.fullmatch(r"[A-Za-z0-9_.\-\[\]]+==[\w.]+", line), f"{path.name}: {line}"
+
+
+def test_ruff_is_clean() -> None:
+    ruff = shutil.which("ruff") or str(ROOT / ".venv" / "bin" / "ruff")
+    result = subprocess.run(
+        [ruff, "check", str(ROOT)], capture_output=True, text=True, check=False, cwd=ROOT
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
