@@ -72,6 +72,15 @@ class Settings:
     max_inflight: int = 8
     port: int = 8080
     model_bundle_dir: Path = Path("/tmp/handtracker-models")
+    # Live camera sessions per worker; each holds one of its threads while open.
+    # Zero turns live tracking off.
+    max_sessions: int = 4
+    session_idle_seconds: float = 30.0
+    # POST /v1/video: bytes of the upload, frames, duration and picture size.
+    video_max_bytes: int = 50 * 2**20
+    video_max_frames: int = 1500
+    video_max_seconds: float = 60.0
+    video_max_frame_pixels: int = 1920 * 1088
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -100,6 +109,20 @@ class Settings:
             max_inflight=reader.ranged("MAX_INFLIGHT", int, 1, 1024, defaults.max_inflight),
             port=reader.ranged("PORT", int, 1, 65535, defaults.port),
             model_bundle_dir=reader.get("MODEL_BUNDLE_DIR", Path, defaults.model_bundle_dir),
+            max_sessions=reader.at_least("MAX_SESSIONS", int, 0, defaults.max_sessions),
+            session_idle_seconds=reader.positive(
+                "SESSION_IDLE_SECONDS", float, defaults.session_idle_seconds
+            ),
+            video_max_bytes=reader.positive(
+                "VIDEO_MAX_BYTES", parse_quantity, defaults.video_max_bytes
+            ),
+            video_max_frames=reader.positive("VIDEO_MAX_FRAMES", int, defaults.video_max_frames),
+            video_max_seconds=reader.positive(
+                "VIDEO_MAX_SECONDS", float, defaults.video_max_seconds
+            ),
+            video_max_frame_pixels=reader.positive(
+                "VIDEO_MAX_FRAME_PIXELS", parse_quantity, defaults.video_max_frame_pixels
+            ),
         )
 
 
@@ -135,6 +158,19 @@ class _Reader:
         value = self.get(name, parse, default)
         if not low <= value <= high:  # type: ignore[operator]
             raise self.invalid(name, f"expected {low} to {high}")
+        return value
+
+    def at_least(self, name: str, parse: Callable[[str], T], low: T, default: T) -> T:
+        value = self.get(name, parse, default)
+        if not value >= low:  # type: ignore[operator]
+            raise self.invalid(name, f"expected {low} or more")
+        return value
+
+    def positive(self, name: str, parse: Callable[[str], T], default: T) -> T:
+        value = self.get(name, parse, default)
+        # Written as "not >" so that NaN is rejected too.
+        if not value > 0:  # type: ignore[operator]
+            raise self.invalid(name, "expected a positive number")
         return value
 
     def invalid(self, name: str, reason: str) -> ConfigError:

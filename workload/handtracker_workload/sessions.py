@@ -13,17 +13,16 @@ session that receives nothing for idle_seconds is closed.
 
 from __future__ import annotations
 
-import os
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
 
-from .config import ConfigError
+from .config import Settings
 
 
 class FrameTracker(Protocol):
@@ -37,24 +36,13 @@ class FrameTracker(Protocol):
 
 @dataclass(frozen=True)
 class SessionLimits:
-    max_sessions: int = 4
-    idle_seconds: float = 30.0
+    max_sessions: int
+    idle_seconds: float
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> SessionLimits:
-        """HANDTRACKER_MAX_SESSIONS (per worker), HANDTRACKER_SESSION_IDLE_SECONDS."""
-        env = os.environ if env is None else env
-        d = cls()
-        try:
-            max_sessions = int(env.get("HANDTRACKER_MAX_SESSIONS", "").strip() or d.max_sessions)
-            idle = float(env.get("HANDTRACKER_SESSION_IDLE_SECONDS", "").strip() or d.idle_seconds)
-        except ValueError as exc:
-            raise ConfigError(f"invalid live-session setting: {exc}") from None
-        if max_sessions < 0 or idle <= 0:
-            raise ConfigError(
-                "HANDTRACKER_MAX_SESSIONS must be >= 0 and HANDTRACKER_SESSION_IDLE_SECONDS > 0"
-            )
-        return cls(max_sessions=max_sessions, idle_seconds=idle)
+    def from_settings(cls, settings: Settings) -> SessionLimits:
+        """HANDTRACKER_MAX_SESSIONS (per worker) and HANDTRACKER_SESSION_IDLE_SECONDS."""
+        return cls(settings.max_sessions, settings.session_idle_seconds)
 
 
 class Session:

@@ -74,12 +74,12 @@ def _max_hands(settings: Settings) -> int:
 
 
 def create_blueprint(
-    settings: Settings,
-    make_tracker: Callable[[int], Any] | None = None,
-    session_limits: SessionLimits | None = None,
-    video_limits: VideoLimits | None = None,
+    settings: Settings, make_tracker: Callable[[int], Any] | None = None
 ) -> Blueprint:
-    """make_tracker(max_hands) builds a fresh VIDEO-mode tracker per stream or video."""
+    """make_tracker(max_hands) builds a fresh VIDEO-mode tracker per stream or video.
+
+    The session and video limits come from `settings`, like every other setting.
+    """
     if make_tracker is None:
 
         def make_tracker(max_hands: int) -> inference.Tracker:
@@ -87,8 +87,8 @@ def create_blueprint(
 
     bp = Blueprint("stream", __name__)
     sock = Sock()
-    pool = SessionPool(session_limits or SessionLimits.from_env(), make_tracker)
-    vlimits = video_limits or VideoLimits.from_env()
+    pool = SessionPool(SessionLimits.from_settings(settings), make_tracker)
+    vlimits = VideoLimits.from_settings(settings)
     frame_limits = decode.Limits(max_bytes=FRAME_MAX_BYTES, max_pixels=FRAME_MAX_PIXELS)
     # One video decoded and tracked at a time per worker: a video is hundreds
     # of inferences, and a second one would only halve the speed of both.

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
-from .config import ConfigError, parse_quantity
+from .config import Settings
 from .errors import ApiError
 
 # Content types accepted, and the file suffix that lets FFmpeg pick the demuxer fast.
@@ -32,38 +32,20 @@ VIDEO_TYPES: dict[str, str] = {
 
 @dataclass(frozen=True)
 class VideoLimits:
-    max_bytes: int = 50 * 2**20
-    max_frames: int = 1500
-    max_seconds: float = 60.0
-    max_frame_pixels: int = 1920 * 1088
+    max_bytes: int
+    max_frames: int
+    max_seconds: float
+    max_frame_pixels: int
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> VideoLimits:
-        """HANDTRACKER_VIDEO_MAX_{BYTES,FRAMES,SECONDS,FRAME_PIXELS}; unset keeps the default."""
-        env = os.environ if env is None else env
-        d = cls()
+    def from_settings(cls, settings: Settings) -> VideoLimits:
+        """HANDTRACKER_VIDEO_MAX_{BYTES,FRAMES,SECONDS,FRAME_PIXELS}."""
         return cls(
-            max_bytes=_read(env, "VIDEO_MAX_BYTES", parse_quantity, d.max_bytes),
-            max_frames=_read(env, "VIDEO_MAX_FRAMES", int, d.max_frames),
-            max_seconds=_read(env, "VIDEO_MAX_SECONDS", float, d.max_seconds),
-            max_frame_pixels=_read(
-                env, "VIDEO_MAX_FRAME_PIXELS", parse_quantity, d.max_frame_pixels
-            ),
+            max_bytes=settings.video_max_bytes,
+            max_frames=settings.video_max_frames,
+            max_seconds=settings.video_max_seconds,
+            max_frame_pixels=settings.video_max_frame_pixels,
         )
-
-
-def _read(env: Mapping[str, str], name: str, parse, default):  # type: ignore[no-untyped-def]
-    key = f"HANDTRACKER_{name}"
-    raw = env.get(key, "").strip()
-    if not raw:
-        return default
-    try:
-        value = parse(raw)
-    except ValueError as exc:
-        raise ConfigError(f"{key}={raw!r} is invalid: {exc}") from None
-    if value <= 0:
-        raise ConfigError(f"{key}={raw!r} is invalid: expected a positive number")
-    return value
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ import io
 import json
 import math
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -110,11 +111,8 @@ def test_webm_upload_as_multipart(client_module, hand_video: Path, tmp_path: Pat
 
 @pytest.fixture(scope="module")
 def strict_app(settings: Settings, detector: Detector) -> Flask:
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("HANDTRACKER_VIDEO_MAX_FRAMES", "100")
-        env.setenv("HANDTRACKER_VIDEO_MAX_SECONDS", "3")
-        env.setenv("HANDTRACKER_VIDEO_MAX_BYTES", "700000")
-        return create_app(settings, detector=detector)
+    strict = replace(settings, video_max_frames=100, video_max_seconds=3.0, video_max_bytes=700_000)
+    return create_app(strict, detector=detector)
 
 
 def test_bad_videos_get_json_errors(

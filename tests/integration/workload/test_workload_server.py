@@ -217,7 +217,14 @@ def test_sigterm_lets_the_request_in_flight_finish(start_server, hands_dir):
 
 @pytest.mark.parametrize(
     ("variable", "value"),
-    [("HANDTRACKER_MAX_HANDS", "9"), ("HANDTRACKER_MODEL_COMPLEXITY", "huge")],
+    [
+        ("HANDTRACKER_MAX_HANDS", "9"),
+        ("HANDTRACKER_MODEL_COMPLEXITY", "huge"),
+        ("HANDTRACKER_MAX_SESSIONS", "-1"),
+        ("HANDTRACKER_SESSION_IDLE_SECONDS", "soon"),
+        ("HANDTRACKER_VIDEO_MAX_SECONDS", "0"),
+        ("HANDTRACKER_VIDEO_MAX_BYTES", "50MB"),
+    ],
 )
 def test_an_invalid_setting_stops_the_server_naming_the_variable(variable, value):
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT / "workload"), variable: value}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from handtracker_workload.config import ConfigError
+from handtracker_workload.config import Settings
 from handtracker_workload.sessions import SessionLimits, SessionPool
 
 
@@ -29,7 +29,7 @@ def test_pool_admits_up_to_the_limit_and_frees_slots() -> None:
         made.append(RecordingTracker(n))
         return made[-1]
 
-    pool = SessionPool(SessionLimits(max_sessions=2), make)
+    pool = SessionPool(SessionLimits(max_sessions=2, idle_seconds=30.0), make)
     with pool.session(2) as a, pool.session() as b:
         assert a is not None and b is not None
         with pool.session() as c:
@@ -43,7 +43,7 @@ def test_pool_admits_up_to_the_limit_and_frees_slots() -> None:
 
 
 def test_slot_is_freed_when_the_session_fails() -> None:
-    pool = SessionPool(SessionLimits(max_sessions=1), RecordingTracker)
+    pool = SessionPool(SessionLimits(max_sessions=1, idle_seconds=30.0), RecordingTracker)
     with pytest.raises(RuntimeError), pool.session():
         raise RuntimeError("client went away")
     assert pool.active == 0
@@ -51,7 +51,7 @@ def test_slot_is_freed_when_the_session_fails() -> None:
 
 def test_timestamps_strictly_increase_even_within_one_millisecond() -> None:
     tracker = RecordingTracker(1)
-    pool = SessionPool(SessionLimits(), lambda n: tracker)
+    pool = SessionPool(SessionLimits(4, 30.0), lambda n: tracker)
     frame = np.zeros((4, 4, 3), np.uint8)
     with pool.session() as session:
         for _ in range(50):
@@ -60,11 +60,14 @@ def test_timestamps_strictly_increase_even_within_one_millisecond() -> None:
     assert len(tracker.stamps) == 50
 
 
-def test_limits_from_environment() -> None:
+def test_limits_come_from_the_settings() -> None:
     env = {"HANDTRACKER_MAX_SESSIONS": "3", "HANDTRACKER_SESSION_IDLE_SECONDS": "12.5"}
-    assert SessionLimits.from_env(env) == SessionLimits(3, 12.5)
-    assert SessionLimits.from_env({}) == SessionLimits()
-    with pytest.raises(ConfigError):
-        SessionLimits.from_env({"HANDTRACKER_MAX_SESSIONS": "many"})
-    with pytest.raises(ConfigError):
-        SessionLimits.from_env({"HANDTRACKER_SESSION_IDLE_SECONDS": "0"})
+    assert SessionLimits.from_settings(Settings.from_env(env)) == SessionLimits(3, 12.5)
+    assert SessionLimits.from_settings(Settings.from_env({})) == SessionLimits(4, 30.0)
+
+
+def test_a_zero_limit_admits_no_session() -> None:
+    pool = SessionPool(SessionLimits(max_sessions=0, idle_seconds=30.0), RecordingTracker)
+    with pool.session() as session:
+        assert session is None
+    assert pool.active == 0

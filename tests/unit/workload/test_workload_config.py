@@ -15,6 +15,10 @@ def test_defaults_need_no_environment():
     assert settings.port == 8080
     assert settings.workers >= 1
     assert settings.max_inflight <= settings.threads
+    assert (settings.max_sessions, settings.session_idle_seconds) == (4, 30.0)
+    assert settings.video_max_bytes == 50 * 2**20
+    assert (settings.video_max_frames, settings.video_max_seconds) == (1500, 60.0)
+    assert settings.video_max_frame_pixels == 1920 * 1088
 
 
 @pytest.mark.parametrize(
@@ -34,7 +38,16 @@ def test_defaults_need_no_environment():
         ("MAX_INFLIGHT", "2", "max_inflight", 2),
         ("PORT", "9000", "port", 9000),
         ("MODEL_BUNDLE_DIR", "/opt/models", "model_bundle_dir", Path("/opt/models")),
+        ("MAX_SESSIONS", "3", "max_sessions", 3),
+        ("MAX_SESSIONS", "0", "max_sessions", 0),  # live tracking off
+        ("SESSION_IDLE_SECONDS", "12.5", "session_idle_seconds", 12.5),
+        ("VIDEO_MAX_BYTES", "700000", "video_max_bytes", 700_000),
+        ("VIDEO_MAX_BYTES", "20Mi", "video_max_bytes", 20 * 2**20),
+        ("VIDEO_MAX_FRAMES", "100", "video_max_frames", 100),
+        ("VIDEO_MAX_SECONDS", "2.5", "video_max_seconds", 2.5),
+        ("VIDEO_MAX_FRAME_PIXELS", "2M", "video_max_frame_pixels", 2_000_000),
         ("MAX_HANDS", "  ", "max_hands", 2),  # blank = unset
+        ("VIDEO_MAX_FRAMES", "", "video_max_frames", 1500),
     ],
 )
 def test_each_variable_is_read(variable, value, field, expected):
@@ -59,6 +72,15 @@ def test_each_variable_is_read(variable, value, field, expected):
         ("THREADS", "many"),
         ("MAX_INFLIGHT", "0"),
         ("PORT", "70000"),
+        ("MAX_SESSIONS", "-1"),
+        ("MAX_SESSIONS", "many"),
+        ("SESSION_IDLE_SECONDS", "0"),
+        ("SESSION_IDLE_SECONDS", "nan"),
+        ("VIDEO_MAX_BYTES", "0"),
+        ("VIDEO_MAX_BYTES", "50MB"),
+        ("VIDEO_MAX_FRAMES", "1.5"),
+        ("VIDEO_MAX_SECONDS", "-3"),
+        ("VIDEO_MAX_FRAME_PIXELS", "0"),
     ],
 )
 def test_invalid_values_name_the_variable(variable, value):
