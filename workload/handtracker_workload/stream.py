@@ -47,6 +47,8 @@ from .video import VIDEO_TYPES, VideoLimits, open_video
 # Live frames are small camera pictures; anything bigger is a client bug.
 FRAME_MAX_BYTES = 2 * 2**20
 FRAME_MAX_PIXELS = 1920 * 1088
+# Room for multipart boundaries and headers on top of the video byte limit.
+VIDEO_MULTIPART_SLACK = 64 * 1024
 # Close codes from RFC 6455: normal, going away (idle), try again later (busy).
 CLOSE_NORMAL, CLOSE_IDLE, CLOSE_BUSY = 1000, 1001, 1013
 
@@ -189,7 +191,9 @@ def _track_frame(session: Any, data: bytes, limits: decode.Limits) -> dict[str, 
 
 
 def _video_upload(limits: VideoLimits) -> tuple[bytes, str]:
-    if request.content_length is not None and request.content_length > limits.max_bytes + 65536:
+    # The app-wide body limit is sized for images; a video has its own.
+    request.max_content_length = limits.max_bytes + VIDEO_MULTIPART_SLACK
+    if request.content_length is not None and request.content_length > request.max_content_length:
         raise ApiError(
             f"the upload exceeds the {limits.max_bytes}-byte limit", 413, "video_too_large"
         )

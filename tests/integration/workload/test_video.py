@@ -109,6 +109,18 @@ def test_webm_upload_as_multipart(client_module, hand_video: Path, tmp_path: Pat
     assert body["framesWithHands"] >= 20
 
 
+def test_video_limit_applies_rather_than_the_image_upload_limit(
+    client_module, settings: Settings
+) -> None:
+    # Bigger than an image may be, well within the video byte limit: it gets
+    # as far as decoding instead of a 413 for the image limit.
+    size = settings.max_upload_bytes + 2**20
+    assert size < settings.video_max_bytes
+    response = client_module.post("/v1/video", data=b"\x00" * size, content_type="video/mp4")
+    assert response.status_code == 422, response.get_data(as_text=True)
+    assert response.get_json()["error"]["code"] == "undecodable_video"
+
+
 @pytest.fixture(scope="module")
 def strict_app(settings: Settings, detector: Detector) -> Flask:
     strict = replace(settings, video_max_frames=100, video_max_seconds=3.0, video_max_bytes=700_000)
