@@ -6,7 +6,9 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify
 
+from .gestures import LABELS as GESTURES
 from .hands import LANDMARK_NAMES
+from .video import VIDEO_TYPES
 
 bp = Blueprint("openapi", __name__)
 
@@ -20,6 +22,11 @@ def _ref(name: str) -> dict[str, str]:
 def _error(description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": _ref("Error")}}}
 
+
+_ERROR_DETAIL = {
+    "type": "object",
+    "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
+}
 
 _UPLOAD = {
     "required": True,
@@ -42,6 +49,60 @@ _ERRORS = {
     "422": _error("Decodable but unusable (smaller than 16x16)"),
     "503": _error("Model not ready, draining, or too many requests in flight (see Retry-After)"),
 }
+
+
+_MAX_HANDS = {
+    "name": "maxHands",
+    "in": "query",
+    "required": False,
+    "description": "Hands to track, 1 to the configured maximum (HANDTRACKER_MAX_HANDS)",
+    "schema": {"type": "integer", "minimum": 1, "default": 1},
+}
+
+_VIDEO_UPLOAD = {
+    "required": True,
+    "content": {
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "required": ["video"],
+                "properties": {"video": {"type": "string", "format": "binary"}},
+            }
+        },
+        **{t: {"schema": {"type": "string", "format": "binary"}} for t in VIDEO_TYPES},
+    },
+}
+
+_STREAM_DESCRIPTION = """\
+A WebSocket (RFC 6455): send a GET with `Upgrade: websocket`; a request without
+the upgrade gets 400.
+
+Client to server: each camera frame as one **binary** message, a JPEG, PNG or
+WebP picture (at most 1920x1088 pixels; about 640 px wide is plenty). A message
+over 2 MiB closes the connection with close code 1009. Text messages are
+ignored. Keep one or two frames in flight.
+
+Server to client: JSON text messages, in order.
+
+- First, `StreamReady` once the session is admitted:
+  `{"type": "ready", "idleSeconds": 30.0, "maxHands": 1, "model": "full"}`.
+- Then one `StreamResult` per frame received:
+  `{"type": "result", "frame": 1, "width": 640, "height": 480, "hands": [{"handedness":
+  "Right", "score": 0.98, "gesture": "open_palm", "landmarks": [[x, y, z], ...]}],
+  "timings": {"decodeMs": 1.2, "inferenceMs": 4.6, "totalMs": 6.3}}`.
+  `landmarks` holds 21 normalised points in MediaPipe order.
+- `StreamError`, `{"type": "error", "error": {"code": "...", "message": "..."}}`:
+  - a frame that is not a usable picture (`empty_body`, `not_an_image`,
+    `unsupported_media_type`, `truncated_image`, `undecodable_image`,
+    `too_many_pixels`, `unusable_image`): the session goes on;
+  - `bad_max_hands`: then close code 1000;
+  - `busy`, when this worker already runs its maximum number of sessions
+    (HANDTRACKER_MAX_SESSIONS): then close code 1013, try again later;
+  - `idle_timeout`, after HANDTRACKER_SESSION_IDLE_SECONDS without a message:
+    then close code 1001;
+  - `shutting_down`, when the server drains (SIGTERM): then close code 1001;
+    reconnect.
+"""
 
 
 def _image_response(*types: str) -> dict[str, Any]:
@@ -68,7 +129,8 @@ SPEC: dict[str, Any] = {
         "title": "HandTracker workload API",
         "version": "1",
         "description": (
-            "Hand landmarks (MediaPipe HandLandmarker) for uploaded images. `handedness` is "
+            "Hand landmarks (MediaPipe HandLandmarker) for uploaded images and videos, and "
+            "live over a WebSocket (GET /v1/stream). `handedness` is "
             "the person's own hand in a non-mirrored photo. Landmarks are in MediaPipe order: "
             + ", ".join(LANDMARK_NAMES)
             + "."
@@ -105,6 +167,59 @@ SPEC: dict[str, Any] = {
                 "responses": {"200": _image_response("image/jpeg"), **_ERRORS},
             }
         },
+        "/v1/video": {
+            "post": {
+                "summary": "Track hands through a short video file, frame by frame",
+                "description": (
+                    "The raw body with its video content type, or the multipart field `video` "
+                    "(its type is then taken from the part, else from the file name's suffix). "
+                    "Frames run through MediaPipe's tracking (VIDEO) mode, which skips the palm "
+                    "detector while it keeps `maxHands` hands in view. Limits: "
+                    "HANDTRACKER_VIDEO_MAX_BYTES, _FRAMES, _SECONDS and _FRAME_PIXELS. "
+                    "One video at a time per worker."
+                ),
+                "parameters": [_MAX_HANDS],
+                "requestBody": _VIDEO_UPLOAD,
+                "responses": {
+                    "200": {
+                        "description": "Hands in each frame",
+                        "content": {"application/json": {"schema": _ref("VideoTracking")}},
+                    },
+                    "400": _error("Empty body, multipart without `video`, or bad `maxHands`"),
+                    "413": _error(
+                        "Over the byte, frame, duration or frame-size limit (`video_too_large`)"
+                    ),
+                    "415": _error("Not one of the accepted video types"),
+                    "422": _error("Not a decodable video, or no decodable frame"),
+                    "503": _error("Another video is being processed (see Retry-After)"),
+                },
+            }
+        },
+        "/v1/stream": {
+            "get": {
+                "summary": "Live camera tracking over a WebSocket",
+                "description": _STREAM_DESCRIPTION,
+                "parameters": [
+                    _MAX_HANDS,
+                    {
+                        "name": "Upgrade",
+                        "in": "header",
+                        "required": True,
+                        "schema": {"type": "string", "enum": ["websocket"]},
+                    },
+                    {
+                        "name": "Connection",
+                        "in": "header",
+                        "required": True,
+                        "schema": {"type": "string", "enum": ["Upgrade"]},
+                    },
+                ],
+                "responses": {
+                    "101": {"description": "Switched to the WebSocket protocol"},
+                    "400": _error("Not a WebSocket upgrade request"),
+                },
+            }
+        },
         "/healthz": {
             "get": {"summary": "Liveness", "responses": {"200": {"description": "Alive"}}}
         },
@@ -120,16 +235,35 @@ SPEC: dict[str, Any] = {
                 "responses": {"200": {"description": "Text exposition"}},
             }
         },
+        "/openapi.json": {
+            "get": {
+                "summary": "This document",
+                "responses": {
+                    "200": {
+                        "description": "OpenAPI 3.0 document",
+                        "content": {"application/json": {"schema": {"type": "object"}}},
+                    }
+                },
+            }
+        },
+        "/": {
+            "get": {
+                "summary": "The web page: photo upload and live camera tracking",
+                "responses": {
+                    "200": {
+                        "description": "HTML page; its scripts and styles are under /assets/",
+                        "content": {"text/html": {"schema": {"type": "string"}}},
+                    }
+                },
+            }
+        },
     },
     "components": {
         "schemas": {
             "Error": {
                 "type": "object",
                 "properties": {
-                    "error": {
-                        "type": "object",
-                        "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
-                    }
+                    "error": _ERROR_DETAIL,
                 },
             },
             "Hand": {
@@ -152,6 +286,97 @@ SPEC: dict[str, Any] = {
                             k: {"type": "number"} for k in ("x", "y", "width", "height")
                         },
                     },
+                },
+            },
+            "VideoTracking": {
+                "type": "object",
+                "properties": {
+                    "video": {
+                        "type": "object",
+                        "properties": {
+                            "width": {"type": "integer"},
+                            "height": {"type": "integer"},
+                            "fps": {"type": "number"},
+                            "frames": {
+                                "type": "integer",
+                                "description": "As the container states it (0 when unknown)",
+                            },
+                            "framesRead": {"type": "integer"},
+                        },
+                    },
+                    "mode": {"type": "string", "enum": ["tracking"]},
+                    "framesWithHands": {"type": "integer"},
+                    "frames": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "properties": {
+                                "index": {"type": "integer"},
+                                "timestampMs": {"type": "integer"},
+                                "hands": {"type": "array", "items": _ref("Hand")},
+                            },
+                        },
+                    },
+                    "timings": {
+                        "type": "object",
+                        "properties": {
+                            k: {"type": "number"}
+                            for k in ("inferenceMs", "inferenceMsPerFrame", "totalMs")
+                        },
+                    },
+                },
+            },
+            "StreamReady": {
+                "type": "object",
+                "properties": {
+                    "type": {"type": "string", "enum": ["ready"]},
+                    "idleSeconds": {"type": "number"},
+                    "maxHands": {"type": "integer"},
+                    "model": {"type": "string", "enum": ["lite", "full"]},
+                },
+            },
+            "StreamResult": {
+                "type": "object",
+                "properties": {
+                    "type": {"type": "string", "enum": ["result"]},
+                    "frame": {"type": "integer", "description": "1 for the first frame"},
+                    "width": {"type": "integer"},
+                    "height": {"type": "integer"},
+                    "hands": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "properties": {
+                                "handedness": {"type": "string", "enum": ["Left", "Right"]},
+                                "score": {"type": "number"},
+                                "gesture": {"type": "string", "enum": list(GESTURES)},
+                                "landmarks": {
+                                    "type": "array",
+                                    "minItems": 21,
+                                    "maxItems": 21,
+                                    "items": {
+                                        "type": "array",
+                                        "minItems": 3,
+                                        "maxItems": 3,
+                                        "items": {"type": "number"},
+                                    },
+                                },
+                            },
+                        },
+                    },
+                    "timings": {
+                        "type": "object",
+                        "properties": {
+                            k: {"type": "number"} for k in ("decodeMs", "inferenceMs", "totalMs")
+                        },
+                    },
+                },
+            },
+            "StreamError": {
+                "type": "object",
+                "properties": {
+                    "type": {"type": "string", "enum": ["error"]},
+                    "error": _ERROR_DETAIL,
                 },
             },
             "Landmarks": {

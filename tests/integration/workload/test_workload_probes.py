@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from dataclasses import replace
 
@@ -9,6 +10,7 @@ from handtracker_workload import create_app, state
 from handtracker_workload.hands import LANDMARK_NAMES
 from handtracker_workload.inference import Detector
 from handtracker_workload.lifecycle import Runtime
+from openapi_spec_validator import validate
 
 
 def test_healthz_and_readyz(client):
@@ -100,3 +102,41 @@ def test_openapi_describes_the_api(client):
     assert {"400", "413", "415", "422", "503"} <= set(
         spec["paths"]["/v1/landmarks"]["post"]["responses"]
     )
+
+
+def _routes(app) -> set[tuple[str, str]]:
+    """(OpenAPI path, method) of every route the app serves, bar static files."""
+    routes = set()
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint == "static" or rule.endpoint.endswith(".static"):
+            continue
+        path = re.sub(r"<(?:[^<>:]+:)?([^<>]+)>", r"{\1}", rule.rule)
+        routes |= {(path, m.lower()) for m in rule.methods - {"HEAD", "OPTIONS"}}
+    return routes
+
+
+def test_openapi_describes_every_route_and_nothing_else(app, client):
+    spec = client.get("/openapi.json").json
+    described = {(path, method) for path, item in spec["paths"].items() for method in item}
+    served = _routes(app)
+    assert ("/v1/stream", "get") in served and ("/v1/video", "post") in served
+    assert served - described == set(), "routes missing from /openapi.json"
+    assert described - served == set(), "/openapi.json describes routes nobody serves"
+
+
+def test_openapi_document_is_valid(client):
+    validate(client.get("/openapi.json").json)
+
+
+def test_openapi_describes_video_and_stream(client):
+    paths = client.get("/openapi.json").json["paths"]
+    video = paths["/v1/video"]["post"]
+    assert set(video["requestBody"]["content"]) == {
+        "multipart/form-data", "video/mp4", "video/quicktime", "video/webm", "video/x-matroska",
+    }  # fmt: skip
+    assert {"200", "400", "413", "415", "422", "503"} <= set(video["responses"])
+    stream = paths["/v1/stream"]["get"]
+    assert {"101", "400"} <= set(stream["responses"])
+    assert {p["name"] for p in stream["parameters"]} >= {"maxHands", "Upgrade"}
+    for message in ('"type": "ready"', '"type": "result"', '"type": "error"', "1013", "busy"):
+        assert message in stream["description"]
