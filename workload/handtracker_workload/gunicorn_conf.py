@@ -2,12 +2,16 @@
 
 Serving model: pre-forked processes, one MediaPipe detector each (two
 detectors in one process do not scale across cores; two processes do), built
-after fork because a MediaPipe graph does not survive it. `gthread` workers:
-inference is serialised per process, but the threads let uploads, JPEG
+after fork because a MediaPipe graph does not survive it. Threaded (`gthread`)
+workers: inference is serialised per process, but the threads let uploads, JPEG
 decoding and encoding overlap with it (above ~2 MP those cost more than the
 model), answer probes while a long request runs, and hold long-lived
-connections. Admission is bounded per worker (HANDTRACKER_MAX_INFLIGHT, see
-lifecycle.py); beyond it requests get 503 + Retry-After instead of a queue.
+connections (WebSocket sessions). The worker class is gthread with one change,
+see worker.py: a worker that already holds connections leaves a new one to an
+idle sibling for a few milliseconds, so keep-alive clients spread over the
+workers (and so over the detectors) instead of piling onto one. Admission
+is bounded per worker (HANDTRACKER_MAX_INFLIGHT, see lifecycle.py); beyond
+it requests get 503 + Retry-After instead of a queue.
 
 `python -m handtracker_workload` validates the settings, prepares /tmp and
 execs gunicorn with this file; it can also be used directly.
@@ -29,7 +33,7 @@ _settings = Settings.from_env()
 wsgi_app = "handtracker_workload:create_app()"
 bind = [f"0.0.0.0:{_settings.port}"]
 workers = _settings.workers
-worker_class = "gthread"
+worker_class = "handtracker_workload.worker.BalancedThreadWorker"
 threads = _settings.threads
 preload_app = False  # each worker builds its own app, so its own detector, after fork
 timeout = 60

@@ -37,7 +37,7 @@ def test_listens_on_all_interfaces_on_the_configured_port_with_threaded_workers(
         "bind": ["0.0.0.0:9123"],
         "workers": 3,
         "threads": 6,
-        "worker_class": "gthread",
+        "worker_class": "handtracker_workload.worker.BalancedThreadWorker",
         "preload": False,  # detectors are built in each worker, after fork
         "loglevel": "warning",
         "accesslog": None,
