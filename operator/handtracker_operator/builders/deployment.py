@@ -11,6 +11,19 @@ CONFIG_HASH_ANNOTATION = "handtracking.dev/config-hash"
 CONTAINER_NAME = "handtracker"
 RUN_AS = 10001  # the workload image's non-root user; explicit so runAsNonRoot can verify it
 
+# Shutdown. A terminating pod leaves the Service's endpoints while kube-proxy and
+# ingress controllers catch up over a few seconds; the workload stops accepting
+# connections as soon as it gets SIGTERM, so preStop delays SIGTERM until traffic
+# has moved. The kubelet's sleep handler (Kubernetes 1.30+) needs no shell or
+# sleep binary in the image.
+PRESTOP_SLEEP_SECONDS = 5
+# gunicorn's graceful_timeout in workload/handtracker_workload/gunicorn_conf.py:
+# how long in-flight requests may take to finish after SIGTERM.
+WORKLOAD_GRACEFUL_SECONDS = 25
+# The grace period runs from the start of preStop, so it covers both, plus a margin
+# for the master to reap its workers before SIGKILL.
+TERMINATION_GRACE_SECONDS = PRESTOP_SLEEP_SECONDS + WORKLOAD_GRACEFUL_SECONDS + 5
+
 
 def build(spec: HandTrackerSpec, ident: Identity, config_hash: str) -> dict[str, Any]:
     deployment_spec: dict[str, Any] = {
@@ -68,7 +81,7 @@ def _pod_template(spec: HandTrackerSpec, ident: Identity, config_hash: str) -> d
                 "labelSelector": {"matchLabels": ident.selector},
             }
         ],
-        "terminationGracePeriodSeconds": 30,
+        "terminationGracePeriodSeconds": TERMINATION_GRACE_SECONDS,
     }
     if spec.image_pull_secrets:
         pod["imagePullSecrets"] = [{"name": n} for n in spec.image_pull_secrets]
@@ -115,6 +128,7 @@ def _container(spec: HandTrackerSpec, ident: Identity) -> dict[str, Any]:
         "startupProbe": probe("/readyz", 2, 60),
         "livenessProbe": probe("/healthz", 10, 3),
         "readinessProbe": probe("/readyz", 5, 2),
+        "lifecycle": {"preStop": {"sleep": {"seconds": PRESTOP_SLEEP_SECONDS}}},
         "securityContext": {
             "allowPrivilegeEscalation": False,
             "readOnlyRootFilesystem": True,

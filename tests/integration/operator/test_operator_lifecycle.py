@@ -150,6 +150,15 @@ def versions(kubectl, namespace: str) -> dict[str, str]:
 def test_no_writes_when_nothing_changes(kubectl, namespace, operator) -> None:
     apply(kubectl, namespace, example("minimal"))
     wait_stable(kubectl, namespace, "hands")
+    # The API server kept the preStop sleep handler, on the template and on the
+    # pods it admitted (a field it dropped would show up as endless drift below).
+    template = children(kubectl, namespace, "hands")["Deployment"]["spec"]["template"]["spec"]
+    pods = kubectl.json("get", "pods", "-n", namespace,
+                        "-l", "app.kubernetes.io/instance=hands")["items"]
+    assert pods
+    for pod in [template] + [p["spec"] for p in pods]:
+        assert pod["containers"][0]["lifecycle"] == {"preStop": {"sleep": {"seconds": 5}}}
+        assert pod["terminationGracePeriodSeconds"] == 35
     time.sleep(3)  # let the controllers' own status updates land
     before = versions(kubectl, namespace)
     reconciles = _reconciles(operator.metrics())

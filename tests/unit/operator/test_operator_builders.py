@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import ast
+
 import pytest
 from handtracker_operator import builders, identity, spec
 from handtracker_operator.builders import configmap, deployment, hpa, ingress, pdb, service
+
+from tests.fixtures.testdata import REPO_ROOT
 
 IDENT = identity.Identity("demo", "vision", "u-1", 1, "0.1.0")
 
@@ -63,6 +67,30 @@ def test_deployment_pod_is_restricted_and_probed() -> None:
                                       "limits": {"cpu": "1", "memory": "1Gi"}}
     assert pod["topologySpreadConstraints"][0]["topologyKey"] == "kubernetes.io/hostname"
     assert dep["spec"]["selector"]["matchLabels"] == IDENT.selector
+
+
+def _gunicorn_graceful_timeout() -> int:
+    """graceful_timeout as gunicorn_conf.py sets it (read, not imported: it reads the env)."""
+    tree = ast.parse((REPO_ROOT / "workload/handtracker_workload/gunicorn_conf.py").read_text())
+    (value,) = [
+        node.value.value
+        for node in tree.body
+        if isinstance(node, ast.Assign)
+        and [getattr(t, "id", None) for t in node.targets] == ["graceful_timeout"]
+    ]
+    return value
+
+
+def test_pod_leaves_the_endpoints_before_sigterm_and_gets_time_to_drain() -> None:
+    pod = build()["Deployment"]["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    assert container["lifecycle"] == {"preStop": {"sleep": {"seconds": 5}}}
+    # The grace period counts from the start of preStop: it must cover the
+    # sleep plus gunicorn's graceful timeout, with room to spare.
+    graceful = _gunicorn_graceful_timeout()
+    assert graceful == deployment.WORKLOAD_GRACEFUL_SECONDS
+    assert pod["terminationGracePeriodSeconds"] > 5 + graceful
+    assert pod["terminationGracePeriodSeconds"] <= 60
 
 
 def test_config_change_changes_the_pod_template() -> None:
