@@ -18,14 +18,10 @@ import pytest
 
 from hack import controlplane
 from tests.fixtures.testdata import REPO_ROOT
+from tests.fixtures.workload_server import free_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.cluster]
 
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _read_until(proc: subprocess.Popen, marker: str, timeout: float) -> str:
@@ -49,13 +45,13 @@ def _read_until(proc: subprocess.Popen, marker: str, timeout: float) -> str:
 
 def test_demo_serves_the_ui_and_stops_cleanly(tmp_path: Path, hands_dir: Path) -> None:
     state_dir = tmp_path / "cluster"
-    bind = f"127.0.0.1:{_free_port()}"
+    bind = f"127.0.0.1:{free_port()}"
     env = dict(os.environ)
     env.update(
         HANDTRACKER_CLUSTER_DIR=str(state_dir),  # its own cluster, so teardown is tested too
         HANDTRACKER_DEMO_BIND=bind,
-        HANDTRACKER_LIVENESS=f"http://127.0.0.1:{_free_port()}/healthz",
-        HANDTRACKER_METRICS_PORT=str(_free_port()),
+        HANDTRACKER_LIVENESS=f"http://127.0.0.1:{free_port()}/healthz",
+        HANDTRACKER_METRICS_PORT=str(free_port()),
         PYTHONUNBUFFERED="1",
     )
     proc = subprocess.Popen(

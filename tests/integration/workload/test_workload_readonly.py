@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 
 import pytest
 
 from tests.fixtures.testdata import REPO_ROOT
+from tests.fixtures.workload_server import free_port
 
 pytestmark = [pytest.mark.photos, pytest.mark.slow]
 
@@ -48,11 +48,6 @@ wait
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
 
 @pytest.mark.skipif(
     os.geteuid() != 0 or shutil.which("unshare") is None,
@@ -64,7 +59,7 @@ def test_serves_from_a_read_only_root_writing_only_to_tmp(hands_dir):
         "REPO": str(REPO_ROOT),
         "PYTHON": sys.executable,
         "PYTHONPATH": str(REPO_ROOT / "workload"),
-        "PORT": str(_free_port()),
+        "PORT": str(free_port()),
         "PHOTO": str(hands_dir / "openpose_hand.jpg"),
         "HANDTRACKER_WORKERS": "1",
         "HANDTRACKER_MODEL_BUNDLE_DIR": "/opt/handtracker/models",  # absent: built in /tmp
