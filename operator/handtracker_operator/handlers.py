@@ -56,7 +56,9 @@ async def stop(memo: kopf.Memo, **_: object) -> None:
 
 @kopf.on.event(identity.GROUP, identity.VERSION, identity.PLURAL)
 def handtracker_event(type: str, namespace: str, name: str, memo: kopf.Memo, **_: object) -> None:
-    if type != "DELETED":
+    if type == "DELETED":
+        memo.reconciler.forget(namespace, name)
+    else:
         memo.reconciler.run(namespace, name)
 
 

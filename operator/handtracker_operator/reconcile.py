@@ -69,6 +69,11 @@ class Reconciler:
                               meta["name"])
         return len(bodies)
 
+    def forget(self, namespace: str, name: str) -> None:
+        """Drops the lock of a deleted HandTracker so the table does not grow forever."""
+        with self._guard:
+            self._locks.pop((namespace, name), None)
+
     def _lock(self, namespace: str, name: str) -> threading.Lock:
         with self._guard:
             return self._locks.setdefault((namespace, name), threading.Lock())
