@@ -8,7 +8,8 @@ PY := $(VENV)/bin/python
 export PYTHONPATH := $(CURDIR):$(CURDIR)/operator:$(CURDIR)/workload
 
 REQS := requirements/workload.txt requirements/workload-nodeps.txt \
-        requirements/operator.txt requirements/dev.txt
+        requirements/operator.txt requirements/dev.txt requirements/constraints.txt
+PIP_INSTALL := $(PY) -m pip install -q -c requirements/constraints.txt
 
 .PHONY: demo test test-fast lint bench serve operator cluster-up cluster-down \
         controlplane system-deps venv clean
@@ -16,9 +17,8 @@ REQS := requirements/workload.txt requirements/workload-nodeps.txt \
 $(VENV)/.installed: $(REQS)
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -r requirements/workload.txt -r requirements/operator.txt \
-	    -r requirements/dev.txt
-	$(PY) -m pip install -q --no-deps -r requirements/workload-nodeps.txt
+	$(PIP_INSTALL) -r requirements/workload.txt -r requirements/operator.txt -r requirements/dev.txt
+	$(PIP_INSTALL) --no-deps -r requirements/workload-nodeps.txt
 	touch $@
 
 venv: $(VENV)/.installed

@@ -66,3 +66,31 @@ def test_ruff_is_clean() -> None:
         [_tool("ruff"), "check", str(ROOT)], capture_output=True, text=True, check=False, cwd=ROOT
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def _pins(path: Path) -> dict[str, str]:
+    pins = {}
+    for line in path.read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            name, version = line.split("==")
+            pins[re.sub(r"[-_.]+", "-", name).lower()] = version
+    return pins
+
+
+def test_constraints_agree_with_every_requirements_file() -> None:
+    constraints = _pins(ROOT / "requirements" / "constraints.txt")
+    for path in sorted((ROOT / "requirements").glob("*.txt")):
+        for name, version in _pins(path).items():
+            assert constraints.get(name) == version, f"{path.name}: {name}=={version}"
+
+
+@pytest.mark.parametrize("name", [*DOCKERFILES, "Makefile"])
+def test_every_pip_install_is_constrained(name: str) -> None:
+    text = (ROOT / name).read_text()
+    installs = re.findall(r"pip install[^\n]*", text)
+    assert installs, f"{name} installs nothing with pip"
+    for install in installs:
+        if "--upgrade pip" in install:
+            continue
+        assert "-c requirements/constraints.txt" in install, install
