@@ -94,3 +94,19 @@ def test_every_pip_install_is_constrained(name: str) -> None:
         if "--upgrade pip" in install:
             continue
         assert "-c requirements/constraints.txt" in install, install
+
+
+def test_workload_image_build_step_makes_the_model_bundles(tmp_path: Path) -> None:
+    """Runs Dockerfile.workload's bundle step, with its target folder moved to tmp_path."""
+    text = (ROOT / "Dockerfile.workload").read_text()
+    step = re.search(r"python -m handtracker_workload\.bundle (\S+)", text)
+    assert step, "Dockerfile.workload no longer builds the model bundle"
+    env_dir = re.search(r"HANDTRACKER_MODEL_BUNDLE_DIR=(\S+)", text)
+    assert env_dir and env_dir.group(1) == step.group(1), "the image reads its bundle elsewhere"
+    env = {"PYTHONPATH": str(ROOT / "workload"), "PATH": "/usr/bin:/bin"}
+    subprocess.run(
+        [sys.executable, "-m", "handtracker_workload.bundle", str(tmp_path)],
+        check=True, env=env, capture_output=True, timeout=120,
+    )  # fmt: skip
+    built = sorted(p.name for p in tmp_path.iterdir())
+    assert built == ["hand_landmarker_full.task", "hand_landmarker_lite.task"]
