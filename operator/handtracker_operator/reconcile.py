@@ -95,13 +95,15 @@ class Reconciler:
         error = None
         if parsed.autoscaled and diff.owns_replicas(observed["Deployment"], identity.MANAGER):
             self._hand_over_replicas(ident, observed["Deployment"])
+        applied: list[diff.Action] = []
         for action in actions:
             try:
                 observed[action.kind] = self._act(action, ident)
             except ApplyFailed as exc:
                 error = str(exc)
                 break
-        done = tuple(actions if error is None else actions[: actions.index(action)])
+            applied.append(action)
+        done = tuple(applied)
         for action in done:
             if action.drift:
                 self.metrics.drift.labels(action.kind).inc()
