@@ -11,8 +11,7 @@ image/jpeg, image/png, image/webp, image/bmp or application/octet-stream).
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import cv2
 from flask import Blueprint, Response, jsonify, request
@@ -31,13 +30,6 @@ class Result:
     image: decode.DecodedImage
     hands: tuple[Hand, ...]
     inference_seconds: float
-
-
-def postprocess(
-    hands: Sequence[Hand], image_size: tuple[int, int] | None = None
-) -> tuple[Hand, ...]:
-    """Per-hand post-processing of every detection, in one place."""
-    return tuple(replace(hand, gesture=gestures.label(hand, image_size)) for hand in hands)
 
 
 @bp.post("/v1/landmarks")
@@ -113,5 +105,5 @@ def _detect(data: bytes, *, for_drawing: bool) -> Result:
             INFLIGHT.dec()
     INFERENCE_DURATION.labels(model=app.model.complexity).observe(detection.inference_seconds)
     HANDS_DETECTED.observe(len(detection.hands))
-    hands = postprocess(detection.hands, (image.width, image.height))
+    hands = gestures.labelled(detection.hands, (image.width, image.height))
     return Result(image, hands, detection.inference_seconds)

@@ -15,7 +15,8 @@ noticeably less reliable for hands seen from the back.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 
 from .hands import FINGERS, Hand
 
@@ -157,3 +158,8 @@ def label(hand: Hand, image_size: tuple[int, int] | None = None) -> str:
     """The gesture of one hand: one of LABELS."""
     s = shape(hand, image_size)
     return classify(s) if s is not None else UNKNOWN
+
+
+def labelled(hands: Iterable[Hand], image_size: tuple[int, int] | None = None) -> tuple[Hand, ...]:
+    """The hands with their gesture set: the per-hand post-processing every route shares."""
+    return tuple(replace(hand, gesture=label(hand, image_size)) for hand in hands)

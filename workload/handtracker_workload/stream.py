@@ -53,11 +53,11 @@ VIDEO_MULTIPART_SLACK = 64 * 1024
 CLOSE_NORMAL, CLOSE_IDLE, CLOSE_BUSY = 1000, 1001, 1013
 
 
-def _hand_json(hand: Hand, width: int, height: int) -> dict[str, Any]:
+def _hand_json(hand: Hand) -> dict[str, Any]:
     return {
         "handedness": hand.handedness,
         "score": round(hand.score, 4),
-        "gesture": gestures.label(hand, (width, height)),
+        "gesture": hand.gesture,
         "landmarks": [[round(p.x, 5), round(p.y, 5), round(p.z, 5)] for p in hand.landmarks],
     }
 
@@ -181,7 +181,7 @@ def _track_frame(session: Any, data: bytes, limits: decode.Limits) -> dict[str, 
         "frame": session.frames,
         "width": w,
         "height": h,
-        "hands": [_hand_json(hand, w, h) for hand in detection.hands],
+        "hands": [_hand_json(hand) for hand in gestures.labelled(detection.hands, (w, h))],
         "timings": {
             "decodeMs": round(image.decode_seconds * 1000, 2),
             "inferenceMs": round(detection.inference_seconds * 1000, 2),
@@ -230,11 +230,8 @@ def _track_video(
                     "index": index,
                     "timestampMs": ms,
                     "hands": [
-                        {
-                            **hand.to_json(info.width, info.height),
-                            "gesture": gestures.label(hand, (info.width, info.height)),
-                        }
-                        for hand in detection.hands
+                        hand.to_json(info.width, info.height)
+                        for hand in gestures.labelled(detection.hands, (info.width, info.height))
                     ],
                 }
             )
