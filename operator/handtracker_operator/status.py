@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -10,17 +11,34 @@ from .conditions import Condition
 from .identity import Identity
 from .spec import HandTrackerSpec
 
-# Container waiting reasons that mean the pod will not become ready by itself, most
-# telling first. ErrImagePull is reported as ImagePullBackOff: same cause, one reason.
+# Container waiting reasons (pkg/kubelet/images, kuberuntime and cri-api errors) that mean
+# the pod will not become ready by itself, and the reason reported for each. A failure the
+# kubelet alternates with a back-off is reported as that back-off, so that the reason (and
+# the Degraded event) does not flap: a failed pull as ImagePullBackOff, a failed start
+# (RunContainerError) as CrashLoopBackOff. InvalidImageName joins the pull family; the
+# others keep their own reason: they repeat unchanged and say more than a back-off would.
 _WAITING = {
     "ImagePullBackOff": "ImagePullBackOff",
     "ErrImagePull": "ImagePullBackOff",
+    "RegistryUnavailable": "ImagePullBackOff",
+    "SignatureValidationFailed": "ImagePullBackOff",
     "InvalidImageName": "ImagePullBackOff",
+    # Not a back-off: the image is not on the node and, with imagePullPolicy Never, never
+    # will be.
+    "ErrImageNeverPull": "ErrImageNeverPull",
+    "ImageInspectError": "ImageInspectError",
     "CreateContainerConfigError": "CreateContainerConfigError",
+    "CreateContainerError": "CreateContainerError",
+    "RunContainerError": "CrashLoopBackOff",
     "CrashLoopBackOff": "CrashLoopBackOff",
 }
-_PRIORITY = ("ImagePullBackOff", "CreateContainerConfigError", "OOMKilled", "CrashLoopBackOff",
-             "Unschedulable")
+# Most telling first: the image before the container, an OOM kill before the crash loop it
+# causes.
+_PRIORITY = ("ImagePullBackOff", "ErrImageNeverPull", "ImageInspectError",
+             "CreateContainerConfigError", "CreateContainerError", "OOMKilled",
+             "CrashLoopBackOff", "Unschedulable")
+# How much of the line a crashed container wrote last goes into the message.
+_EXIT_LINE_CHARS = 300
 
 
 @dataclass(frozen=True)
@@ -41,14 +59,13 @@ def pod_problem(pods: Sequence[Mapping[str, Any]]) -> Problem | None:
     for pod in pods:
         name = pod["metadata"]["name"]
         st = pod.get("status") or {}
+        # A pod being deleted, or evicted (Failed), keeps its last container states but will
+        # not run again: it says nothing about how the current pods fare.
+        if pod["metadata"].get("deletionTimestamp") or st.get("phase") in ("Failed", "Succeeded"):
+            continue
         for cs in st.get("containerStatuses") or ():
-            waiting = (cs.get("state") or {}).get("waiting") or {}
-            reason = _WAITING.get(waiting.get("reason", ""))
-            if reason:
-                found.setdefault(reason, []).append(f"{name}: {waiting.get('message', reason)}")
-            last = (cs.get("lastState") or {}).get("terminated") or {}
-            if last.get("reason") == "OOMKilled" and not cs.get("ready"):
-                found.setdefault("OOMKilled", []).append(f"{name}: out of memory")
+            for reason, detail in _container_problems(cs):
+                found.setdefault(reason, []).append(f"{name}: {detail}")
         for cond in st.get("conditions") or ():
             if cond.get("type") == "PodScheduled" and cond.get("reason") == "Unschedulable":
                 found.setdefault("Unschedulable", []).append(f"{name}: {cond.get('message', '')}")
@@ -57,6 +74,53 @@ def pod_problem(pods: Sequence[Mapping[str, Any]]) -> Problem | None:
             details = found[reason]
             return Problem(reason, f"{len(details)} pod(s) {reason}; {details[0]}".strip())
     return None
+
+
+def _container_problems(cs: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(reason, detail) pairs for one container status of a pod that is still running."""
+    state = cs.get("state") or {}
+    waiting = state.get("waiting") or {}
+    # A stopped container of a running pod is between a crash and its restart (the kubelet
+    # shows "Error" until the back-off starts): count it as the crash loop, not as healthy.
+    stopped = state.get("terminated") or {}
+    exited = stopped or (cs.get("lastState") or {}).get("terminated") or {}
+    container = cs.get("name", "")
+    problems = []
+    if exited.get("reason") == "OOMKilled" and not cs.get("ready"):
+        problems.append(("OOMKilled", f"container {container} ran out of memory"))
+    reason = "CrashLoopBackOff" if stopped else _WAITING.get(waiting.get("reason", ""))
+    if reason == "CrashLoopBackOff" and exited:
+        # How it exited says why; the back-off text ("back-off 20s restarting failed
+        # container=...") does not, and changes with every restart.
+        problems.append((reason, f"container {container} {_exit_summary(exited)}"))
+    elif reason:
+        problems.append((reason, waiting.get("message", reason)))
+    return problems
+
+
+def _exit_summary(terminated: Mapping[str, Any]) -> str:
+    """'exited with code 2 (Error): <the last line it wrote>'. With FallbackToLogsOnError
+    the message is the log tail when the container wrote no termination message."""
+    code, reason = terminated.get("exitCode", "?"), terminated.get("reason") or "Error"
+    text = f"exited with code {code} ({reason})"
+    line = _last_line(terminated.get("message") or "")
+    return f"{text}: {line}" if line else text
+
+
+def _last_line(text: str) -> str:
+    """The last non-empty line; of a JSON log record (the workload's logs.py) its message
+    and the last line of its exception, cut to _EXIT_LINE_CHARS."""
+    line = next((ln.strip() for ln in reversed(text.splitlines()) if ln.strip()), "")
+    try:
+        record = json.loads(line) if line.startswith("{") else None
+    except ValueError:
+        record = None
+    if isinstance(record, dict) and isinstance(record.get("message"), str):
+        exception = str(record.get("exception") or "").strip().splitlines()
+        line = ": ".join([record["message"], *exception[-1:]])
+    if len(line) > _EXIT_LINE_CHARS:
+        line = line[: _EXIT_LINE_CHARS - 3] + "..."
+    return line
 
 
 def derive(

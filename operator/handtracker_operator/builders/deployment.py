@@ -129,6 +129,10 @@ def _container(spec: HandTrackerSpec, ident: Identity) -> dict[str, Any]:
         "livenessProbe": probe("/healthz", 10, 3),
         "readinessProbe": probe("/readyz", 5, 2),
         "lifecycle": {"preStop": {"sleep": {"seconds": PRESTOP_SLEEP_SECONDS}}},
+        # The workload writes no termination message; on a failed exit the kubelet then
+        # puts the log tail (e.g. the setting it refused) into lastState.terminated.message,
+        # which the HandTracker's status reports (status.py).
+        "terminationMessagePolicy": "FallbackToLogsOnError",
         "securityContext": {
             "allowPrivilegeEscalation": False,
             "readOnlyRootFilesystem": True,

@@ -93,6 +93,13 @@ def test_pod_leaves_the_endpoints_before_sigterm_and_gets_time_to_drain() -> Non
     assert pod["terminationGracePeriodSeconds"] <= 60
 
 
+def test_a_failed_exit_reports_the_log_tail() -> None:
+    # The workload writes no termination message; the kubelet then puts the end of its
+    # log (a refused setting, say) into lastState.terminated.message for status.py.
+    (container,) = build()["Deployment"]["spec"]["template"]["spec"]["containers"]
+    assert container["terminationMessagePolicy"] == "FallbackToLogsOnError"
+
+
 def test_config_change_changes_the_pod_template() -> None:
     full = build()["Deployment"]["spec"]["template"]
     lite = build(model={"complexity": "lite"})["Deployment"]["spec"]["template"]

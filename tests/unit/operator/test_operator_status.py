@@ -143,3 +143,162 @@ def test_url_from_the_observed_ingress(ingress: dict, url: str) -> None:
 def test_internal_url_with_port() -> None:
     parsed = spec.parse({"service": {"port": 8000}})
     assert status.internal_url(parsed, IDENT) == "http://demo.vision.svc.cluster.local:8000"
+
+
+# Pod statuses as the kubelet writes them (containerd runtime), for the failures a real
+# node shows.
+POD = "demo-7d9c5b7f6-x2k4q"
+IMAGE = "handtracker-workload:dev"
+CONFIG_ERROR = ("handtracker-workload: HANDTRACKER_MAX_HANDS='abc' is invalid: "
+                "invalid literal for int() with base 10: 'abc'")
+BACK_OFF = ("back-off 40s restarting failed container=handtracker "
+            f"pod={POD}_vision(0f6e2b1c-5d1a-4c36-9a8e-2f0d3c4b5a69)")
+
+
+def kubelet_pod(state: dict, last: dict | None = None, phase: str = "Running",
+                restarts: int = 3, **metadata: object) -> dict:
+    return {
+        "metadata": {"name": POD, "namespace": "vision", **metadata},
+        "status": {
+            "phase": phase,
+            "conditions": [
+                {"type": "PodScheduled", "status": "True"},
+                {"type": "Initialized", "status": "True"},
+                {"type": "ContainersReady", "status": "False", "reason": "ContainersNotReady",
+                 "message": "containers with unready status: [handtracker]"},
+                {"type": "Ready", "status": "False", "reason": "ContainersNotReady",
+                 "message": "containers with unready status: [handtracker]"},
+            ],
+            "containerStatuses": [{
+                "name": "handtracker", "image": IMAGE, "imageID": "", "ready": False,
+                "started": False, "restartCount": restarts, "state": state,
+                "lastState": {"terminated": last} if last else {},
+            }],
+        },
+    }
+
+
+def exited(code: int, reason: str, message: str = "") -> dict:
+    term = {"exitCode": code, "reason": reason, "containerID": "containerd://4f1c",
+            "startedAt": "2025-01-01T10:00:00Z", "finishedAt": "2025-01-01T10:00:01Z"}
+    return {**term, "message": message} if message else term
+
+
+def waiting(reason: str, message: str) -> dict:
+    return {"waiting": {"reason": reason, "message": message}}
+
+
+GUNICORN_TAIL = "\n".join([
+    '{"time": "2025-01-01T10:00:01.201Z", "level": "error", "logger": "gunicorn.error", '
+    '"pid": 7, "message": "Exception in worker process", "exception": "Traceback (most '
+    'recent call last):\\n  File \\"x.py\\", line 1\\nRuntimeError: model bundle is corrupt"}',
+    '{"time": "2025-01-01T10:00:01.305Z", "level": "error", "logger": "gunicorn.error", '
+    '"pid": 1, "message": "Reason: Worker failed to boot."}',
+    "",
+])
+
+
+@pytest.mark.parametrize(
+    ("pods", "reason", "says"),
+    [
+        # The image is absent and imagePullPolicy is Never: not a back-off, its own reason.
+        ([kubelet_pod(waiting("ErrImageNeverPull", f'Container image "{IMAGE}" is not present '
+                                                   "with pull policy of Never"),
+                      phase="Pending", restarts=0)],
+         "ErrImageNeverPull", f'{POD}: Container image "{IMAGE}" is not present with pull '
+                              "policy of Never"),
+        ([kubelet_pod(waiting("RegistryUnavailable", f"image pull failed for {IMAGE} because "
+                                                     "the registry is unavailable"),
+                      phase="Pending", restarts=0)],
+         "ImagePullBackOff", "the registry is unavailable"),
+        ([kubelet_pod(waiting("ImageInspectError", 'Failed to inspect image "": rpc error'),
+                      phase="Pending", restarts=0)],
+         "ImageInspectError", "Failed to inspect image"),
+        ([kubelet_pod(waiting("CreateContainerError", "failed to reserve container name"),
+                      phase="Pending", restarts=0)],
+         "CreateContainerError", "failed to reserve container name"),
+        # A bad setting: the workload names it on stderr and exits 2; with
+        # FallbackToLogsOnError that is the log tail in lastState.
+        ([kubelet_pod(waiting("CrashLoopBackOff", BACK_OFF),
+                      exited(2, "Error", f"{CONFIG_ERROR}\n"))],
+         "CrashLoopBackOff", f"{POD}: container handtracker exited with code 2 (Error): "
+                             f"{CONFIG_ERROR}"),
+        # Between the crash and the back-off the kubelet shows the container stopped.
+        ([kubelet_pod({"terminated": exited(2, "Error", f"{CONFIG_ERROR}\n")},
+                      exited(2, "Error", f"{CONFIG_ERROR}\n"))],
+         "CrashLoopBackOff", CONFIG_ERROR),
+        # The workload's JSON log records: their message, and the exception's last line.
+        ([kubelet_pod(waiting("CrashLoopBackOff", BACK_OFF), exited(3, "Error", GUNICORN_TAIL))],
+         "CrashLoopBackOff", "exited with code 3 (Error): Reason: Worker failed to boot."),
+        ([kubelet_pod(waiting("CrashLoopBackOff", BACK_OFF),
+                      exited(3, "Error", GUNICORN_TAIL.split("\n")[0]))],
+         "CrashLoopBackOff", "Exception in worker process: RuntimeError: model bundle is corrupt"),
+        # No log tail (no FallbackToLogsOnError, or nothing written): the exit alone.
+        ([kubelet_pod(waiting("CrashLoopBackOff", BACK_OFF), exited(1, "Error"))],
+         "CrashLoopBackOff", f"{POD}: container handtracker exited with code 1 (Error)"),
+        # The runtime could not start the process; the kubelet alternates this with the
+        # crash loop, whose lastState carries the runtime's error.
+        ([kubelet_pod(waiting("RunContainerError", "exec: \"handtracker\": executable file "
+                                                   "not found in $PATH: unknown"),
+                      exited(128, "StartError", "failed to create containerd task: exec: "
+                                                "\"handtracker\": executable file not found"))],
+         "CrashLoopBackOff", "exited with code 128 (StartError): failed to create containerd"),
+        # An OOM kill says more than the crash loop it causes, current or last.
+        ([kubelet_pod(waiting("CrashLoopBackOff", BACK_OFF),
+                      exited(137, "OOMKilled", '{"level": "info", "message": "ready"}\n'))],
+         "OOMKilled", f"{POD}: container handtracker ran out of memory"),
+        ([kubelet_pod({"terminated": exited(137, "OOMKilled")})],
+         "OOMKilled", "ran out of memory"),
+        # The most recent exit counts: a crash after an earlier OOM kill is a crash.
+        ([kubelet_pod({"terminated": exited(2, "Error", CONFIG_ERROR)}, exited(137, "OOMKilled"))],
+         "CrashLoopBackOff", CONFIG_ERROR),
+    ],
+)
+def test_kubelet_failures_give_the_reason_and_its_message(pods: list, reason: str,
+                                                          says: str) -> None:
+    d = status.derive(spec.parse({}), IDENT, {"Deployment": deployment(ready=0)}, pods)
+    by_type = {c.type: c for c in d.conditions}
+    assert (by_type["Degraded"].status, by_type["Degraded"].reason) == ("True", reason)
+    assert (by_type["Ready"].status, by_type["Ready"].reason) == ("False", reason)
+    assert by_type["Degraded"].message.startswith(f"1 pod(s) {reason}; {POD}: ")
+    assert says in by_type["Degraded"].message
+    assert says in by_type["Ready"].message
+
+
+def test_the_back_off_text_is_replaced_by_how_the_container_exited() -> None:
+    crash = kubelet_pod(waiting("CrashLoopBackOff", BACK_OFF), exited(2, "Error", CONFIG_ERROR))
+    problem = status.pod_problem([crash])
+    assert problem is not None and "back-off" not in problem.message
+    # The message stays the same from one restart to the next.
+    later = kubelet_pod(waiting("CrashLoopBackOff", BACK_OFF.replace("40s", "1m20s")),
+                        exited(2, "Error", CONFIG_ERROR), restarts=4)
+    assert status.pod_problem([later]) == problem
+
+
+def test_a_long_last_line_is_cut() -> None:
+    noise = "x" * 5000
+    crash = kubelet_pod(waiting("CrashLoopBackOff", BACK_OFF),
+                        exited(1, "Error", f"earlier line\n{noise}\n\n"))
+    problem = status.pod_problem([crash])
+    assert problem is not None
+    line = problem.message.split("exited with code 1 (Error): ", 1)[1]
+    assert len(line) == 300 and line.endswith("...") and "earlier" not in line
+
+
+@pytest.mark.parametrize(
+    "gone",
+    [
+        kubelet_pod(waiting("CrashLoopBackOff", BACK_OFF), exited(2, "Error", CONFIG_ERROR),
+                    deletionTimestamp="2025-01-01T10:05:00Z"),
+        kubelet_pod({"terminated": exited(137, "OOMKilled")}, phase="Failed"),
+    ],
+)
+def test_pods_on_their_way_out_are_not_reported(gone: dict) -> None:
+    assert status.pod_problem([gone]) is None
+
+
+def test_a_ready_container_after_an_oom_kill_is_fine() -> None:
+    recovered = kubelet_pod({"running": {"startedAt": "2025-01-01T10:01:00Z"}},
+                            exited(137, "OOMKilled"))
+    recovered["status"]["containerStatuses"][0]["ready"] = True
+    assert status.pod_problem([recovered]) is None
