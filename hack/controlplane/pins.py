@@ -40,6 +40,14 @@ BINARIES: tuple[GoBinary, ...] = (
     ),
     GoBinary("kube-scheduler", "kubernetes", "k8s.io/kubernetes/cmd/kube-scheduler", True),
     GoBinary("kubectl", "kubernetes", "k8s.io/kubernetes/cmd/kubectl", True),
+    # The real node: kubelet and kube-proxy from the same release as the control plane.
+    GoBinary("kubelet", "kubernetes", "k8s.io/kubernetes/cmd/kubelet", True),
+    GoBinary("kube-proxy", "kubernetes", "k8s.io/kubernetes/cmd/kube-proxy", True),
+    # Resource metrics for the HPA and `kubectl top`, from its own pinned module.
+    GoBinary("metrics-server", "metrics-server", "sigs.k8s.io/metrics-server/cmd/metrics-server"),
+    # Talks to the node's container runtime directly: tear-down removes every pod
+    # sandbox through it, so the runtime also undoes each pod's networking.
+    GoBinary("crictl", "cri-tools", "sigs.k8s.io/cri-tools/cmd/crictl"),
 )
 
 BINARY_NAMES: tuple[str, ...] = tuple(b.name for b in BINARIES)
