@@ -12,7 +12,7 @@ REQS := requirements/workload.txt requirements/workload-nodeps.txt \
 PIP_INSTALL := $(PY) -m pip install -q -c requirements/constraints.txt
 
 .PHONY: demo test test-fast lint bench serve operator cluster-up cluster-down \
-        controlplane system-deps venv clean
+        controlplane images system-deps venv clean
 
 $(VENV)/.installed: $(REQS)
 	$(PYTHON) -m venv $(VENV)
@@ -23,13 +23,21 @@ $(VENV)/.installed: $(REQS)
 
 venv: $(VENV)/.installed
 
-## Debian packages the tests and the demo use (Chromium, ChromeDriver, ffmpeg, openssl).
+## Debian packages the tests and the demo use (Chromium, ChromeDriver, ffmpeg, openssl),
+## and those of the real node and the images (containerd, runc, CNI plugins, buildah, ...).
 system-deps:
 	bash hack/system-deps.sh
 
 ## Build (or reuse from the cache) the pinned control-plane binaries.
 controlplane: venv
 	$(PY) -m hack.controlplane build
+
+## The container images, built here with buildah (as root; needs a Debian mirror and PyPI,
+## no registry): base, pause, workload, operator. Loaded into the real node's containerd
+## when that runs.
+images: venv
+	$(PY) -m hack.images build
+	$(PY) -m hack.images load --if-present
 
 cluster-up: controlplane
 	$(PY) -m hack.controlplane up

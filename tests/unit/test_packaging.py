@@ -1,7 +1,7 @@
-"""The images can't be built here (no container engine), so these tests hold the
-Dockerfiles to what CI can check: hadolint is clean, and every requirements file
-an image installs is one that `make test` installs too, so a broken pin or a
-wrong file name fails CI rather than a user's image build."""
+"""`make test` builds no image (`make images` does), so these tests hold the
+Dockerfiles to what CI can check without one: hadolint is clean, and every
+requirements file an image installs is one that `make test` installs too, so a
+broken pin or a wrong file name fails CI rather than a user's image build."""
 
 from __future__ import annotations
 

@@ -1,0 +1,111 @@
+"""Command line: python -m hack.images build | load [--socket PATH] | list [--socket PATH]"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from . import (
+    NODE_IMAGES,
+    OPERATOR,
+    WORKLOAD,
+    BuiltImage,
+    ImageBuildError,
+    base,
+    buildah,
+    dockerfile,
+    ensure_built,
+    load,
+    pause,
+)
+from .containerd import images_in_containerd
+
+
+def _cmd_build(_args: argparse.Namespace) -> int:
+    for image in ensure_built():
+        state = f"built in {image.seconds:.1f} s" if image.built else "up to date"
+        print(f"{image.ref:<52} {image.image_id[7:19]}  {buildah.size(image.ref):>8}  {state}")
+    return 0
+
+
+def _cmd_load(args: argparse.Namespace) -> int:
+    if args.if_present and not args.socket.exists():
+        print(f"no containerd at {args.socket}: nothing to load into", file=sys.stderr)
+        return 0
+    load(args.socket, NODE_IMAGES)
+    return 0
+
+
+def _rows() -> list[tuple[str, bool | None]]:
+    """(ref, up to date?) for each image, computed without building anything."""
+    base_ref = base.ref_for(base.recipe_hash())
+    stored_base = buildah.inspect(base_ref)
+    rows: list[tuple[str, bool | None]] = [(base_ref, stored_base is not None)]
+    pause_stored = buildah.inspect(pause.image_ref())
+    pause_inputs = pause.inputs_hash(pause.module_dir())
+    rows.append((pause.image_ref(), bool(pause_stored and pause_stored.inputs == pause_inputs)))
+    for image in (WORKLOAD, OPERATOR):
+        current = None
+        if stored_base is not None:
+            on = BuiltImage("base", base_ref, stored_base.image_id, "", False, 0.0, False)
+            stored = buildah.inspect(image.ref)
+            current = bool(stored and stored.inputs == dockerfile.expected_inputs(image, on))
+        rows.append((image.ref, current))
+    return rows
+
+
+def _cmd_list(args: argparse.Namespace) -> int:
+    rows = _rows()
+    refs = [ref for ref, _ in rows]
+    in_containerd = images_in_containerd(args.socket, refs) if args.socket.exists() else None
+    for ref, current in rows:
+        stored = buildah.inspect(ref)
+        if stored is None:
+            print(f"{ref:<52} not built")
+            continue
+        state = {True: "up to date", False: "out of date", None: "base missing"}[current]
+        line = f"{ref:<52} {stored.image_id[7:19]}  {buildah.size(ref):>8}  {state}"
+        if in_containerd is not None and ref in NODE_IMAGES:
+            loaded = in_containerd.get(ref)
+            line += "  containerd: " + (
+                "same" if loaded == stored.image_id else "different" if loaded else "absent"
+            )
+        print(line)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m hack.images", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("build", help="build the base, pause, workload and operator images as needed")
+    for name, text in (
+        ("load", "import the node images into a containerd, skipping those it holds"),
+        ("list", "show each image, whether it is up to date, and whether containerd has it"),
+    ):
+        cmd = sub.add_parser(name, help=text)
+        cmd.add_argument(
+            "--socket", type=Path, default=None,
+            help="containerd's socket (default: the real node's, of the cluster in "
+                 "HANDTRACKER_CLUSTER_DIR or .cluster/)",
+        )  # fmt: skip
+        if name == "load":
+            cmd.add_argument(
+                "--if-present", action="store_true",
+                help="do nothing (and succeed) when no containerd listens at the socket",
+            )  # fmt: skip
+    args = parser.parse_args(argv)
+    if getattr(args, "socket", "") is None:
+        from hack.controlplane import containerd_socket
+
+        args.socket = containerd_socket()
+    handlers = {"build": _cmd_build, "load": _cmd_load, "list": _cmd_list}
+    try:
+        return handlers[args.command](args)
+    except ImageBuildError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

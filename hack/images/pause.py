@@ -1,0 +1,106 @@
+"""The kubelet's sandbox ("pause") image, built from the pinned Kubernetes release's own
+build/pause/linux/pause.c: no registry is needed for registry.k8s.io/pause either."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import tempfile
+from pathlib import Path
+
+from . import buildah
+from .buildah import INPUTS_LABEL, BuiltImage
+from .commands import ImageBuildError, Timer, log, run
+from .paths import KUBERNETES_GO_MODULE, work_root
+
+REPOSITORY = "localhost/pause"
+MODULE = "k8s.io/kubernetes"
+SOURCE = "build/pause/linux/pause.c"
+# As upstream's build/pause/Makefile (CFLAGS), which also runs it as nobody.
+CFLAGS = ("-Os", "-Wall", "-Werror", "-static")
+USER = "65535:65535"
+RECIPE_VERSION = "1"
+
+
+def kubernetes_version() -> str:
+    """The pinned release, read from go.mod directly: hack.controlplane imports this
+    package for PAUSE_IMAGE, so importing it back here would be circular."""
+    text = (KUBERNETES_GO_MODULE / "go.mod").read_text()
+    match = re.search(rf"^\s*(?:require\s+)?{re.escape(MODULE)}\s+(v\S+)", text, re.M)
+    if not match:
+        raise ImageBuildError(f"{MODULE} is not required in {KUBERNETES_GO_MODULE}/go.mod")
+    return match.group(1)
+
+
+def image_ref() -> str:
+    return f"{REPOSITORY}:{kubernetes_version()}"
+
+
+def module_dir() -> Path:
+    """The pinned module's source in the Go module cache, downloaded if it is not there
+    (the control-plane build normally has fetched it already)."""
+    from hack.controlplane.build import BuildError, find_go, go_env
+
+    try:
+        toolchain = find_go()
+    except BuildError as err:
+        raise ImageBuildError(str(err)) from err
+    env = go_env(toolchain)
+    cmd = [str(toolchain.go), "list", "-m", "-f", "{{.Dir}}", MODULE]
+    folder = run(cmd, env=env, cwd=KUBERNETES_GO_MODULE).strip()
+    if not folder:
+        run([str(toolchain.go), "mod", "download", MODULE], env=env, cwd=KUBERNETES_GO_MODULE)
+        folder = run(cmd, env=env, cwd=KUBERNETES_GO_MODULE).strip()
+    if not folder:
+        raise ImageBuildError(f"go could not download {MODULE}")
+    return Path(folder)
+
+
+def _pause_tag(module: Path) -> str:
+    """The pause release upstream stamps into `pause -v`, from its Makefile (TAG ?= 3.x)."""
+    makefile = (module / "build" / "pause" / "Makefile").read_text()
+    match = re.search(r"^TAG\s*\?=\s*(\S+)", makefile, re.M)
+    return match.group(1) if match else "unknown"
+
+
+def _cflags(module: Path) -> list[str]:
+    return [*CFLAGS, f"-DVERSION=v{_pause_tag(module)}-{kubernetes_version()}"]
+
+
+def inputs_hash(module: Path) -> str:
+    gcc = run(["gcc", "--version"]).splitlines()[0]
+    digest = hashlib.sha256()
+    for part in (RECIPE_VERSION, gcc, " ".join(_cflags(module)), USER):
+        digest.update(part.encode() + b"\0")
+    digest.update((module / SOURCE).read_bytes())
+    return digest.hexdigest()
+
+
+def ensure() -> BuiltImage:
+    timer = Timer()
+    ref = image_ref()
+    module = module_dir()
+    inputs = inputs_hash(module)
+    stored = buildah.inspect(ref)
+    if stored is not None and stored.inputs == inputs:
+        return BuiltImage("pause", ref, stored.image_id, inputs, False, timer.seconds)
+    log(f"building {ref} from {MODULE} {SOURCE} ...")
+    with tempfile.TemporaryDirectory(dir=work_root()) as tmp:
+        binary = Path(tmp) / "pause"
+        run(["gcc", *_cflags(module), "-o", binary, module / SOURCE], log_name="pause-gcc")
+        container = run(["buildah", "from", "scratch"]).strip()
+        try:
+            run(["buildah", "copy", "--quiet", "--chmod", "0755", container, binary, "/pause"])
+            run([
+                "buildah", "config", "--entrypoint", '["/pause"]', "--user", USER,
+                "--label", f"{INPUTS_LABEL}={inputs}", container,
+            ])  # fmt: skip
+            run(["buildah", "commit", "--quiet", "--format", "docker", "--rm", container, ref])
+        except BaseException:
+            buildah.remove_container(container)
+            raise
+    stored = buildah.inspect(ref)
+    if stored is None:
+        raise ImageBuildError(f"buildah committed {ref} but does not list it")
+    log(f"built {ref} in {timer.seconds:.1f} s ({buildah.size(ref)})")
+    return BuiltImage("pause", ref, stored.image_id, inputs, True, timer.seconds)
