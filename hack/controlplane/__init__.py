@@ -7,7 +7,17 @@ build|up|down|status|kubectl ...`; Python: `ensure_up()` returns a `Cluster`.
 """
 
 from .build import BuildError, ensure_built
-from .cluster import Cluster, ClusterError, Status, current, down, shared, status, up
+from .cluster import (
+    Cluster,
+    ClusterError,
+    Status,
+    containerd_socket,
+    current,
+    down,
+    shared,
+    status,
+    up,
+)
 from .paths import DEFAULT_STATE_DIR
 
 ensure_up = up
@@ -18,6 +28,7 @@ __all__ = [
     "Cluster",
     "ClusterError",
     "Status",
+    "containerd_socket",
     "current",
     "down",
     "ensure_built",

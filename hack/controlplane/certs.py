@@ -13,6 +13,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from .network import KUBERNETES_SERVICE_IP, NODE_IP, NODE_NAME
+
 VALIDITY = datetime.timedelta(days=365)
 
 # Identities the control plane components authenticate as. The bootstrap RBAC
@@ -21,6 +23,15 @@ CLIENTS: dict[str, tuple[str, tuple[str, ...]]] = {
     "admin": ("kubernetes-admin", ("system:masters",)),
     "controller-manager": ("system:kube-controller-manager", ()),
     "scheduler": ("system:kube-scheduler", ()),
+    # The real node. The Node authorizer and NodeRestriction admission recognise a
+    # kubelet by this user name and group.
+    "kubelet": (f"system:node:{NODE_NAME}", ("system:nodes",)),
+    # Bound to system:node-proxier by the bootstrap RBAC policy.
+    "kube-proxy": ("system:kube-proxy", ()),
+    # RBAC for it is created with the node (realnode.objects).
+    "metrics-server": ("system:metrics-server", ()),
+    # kube-apiserver's identity towards kubelets (logs, exec, port-forward).
+    "apiserver-kubelet-client": ("kube-apiserver-kubelet-client", ("system:masters",)),
 }
 
 
@@ -43,6 +54,9 @@ class Credentials:
     # the main CA can never pass itself off as the proxy that asserts user names.
     front_proxy_ca: Path
     front_proxy_client: ClientCredential
+    # Serving certificate of what listens on the real node's address: the kubelet and
+    # metrics-server. Issued by the main CA, so the apiserver verifies both.
+    node_serving: ClientCredential
 
 
 FRONT_PROXY_CLIENT = "front-proxy-client"
@@ -126,6 +140,9 @@ def generate(folder: Path) -> Credentials:
         x509.DNSName("kubernetes"),
         x509.DNSName("kubernetes.default"),
         x509.DNSName("kubernetes.default.svc"),
+        # Pods reach the apiserver through the `kubernetes` Service and the node address.
+        x509.IPAddress(ipaddress.ip_address(KUBERNETES_SERVICE_IP)),
+        x509.IPAddress(ipaddress.ip_address(NODE_IP)),
     ]
     serving_cert, serving_key = _issue(
         ca_key, ca_name,
@@ -148,11 +165,24 @@ def generate(folder: Path) -> Credentials:
         front_proxy_client=ClientCredential(
             folder / f"{FRONT_PROXY_CLIENT}.crt", folder / f"{FRONT_PROXY_CLIENT}.key"
         ),
+        node_serving=ClientCredential(folder / "node-serving.crt", folder / "node-serving.key"),
     )
     _write_cert(ca_cert, creds.ca_cert)
     _write_key(ca_key, creds.ca_key)
     _write_cert(serving_cert, creds.serving_cert)
     _write_key(serving_key, creds.serving_key)
+    node_cert, node_key = _issue(
+        ca_key, ca_name,
+        x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, NODE_NAME)]),
+        ExtendedKeyUsageOID.SERVER_AUTH,
+        [
+            x509.IPAddress(ipaddress.ip_address(NODE_IP)),
+            x509.DNSName(NODE_NAME),
+            x509.DNSName("metrics-server.kube-system.svc"),
+        ],
+    )
+    _write_cert(node_cert, creds.node_serving.cert)
+    _write_key(node_key, creds.node_serving.key)
 
     # Service-account tokens are signed with RSA, the algorithm every client accepts.
     sa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)

@@ -22,9 +22,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import api, certs, components, kubeconfig, nodes
+from . import api, certs, components, kubeconfig, nodes, realnode
 from .build import Binaries, ensure_built
-from .components import HOST, Layout, Ports
+from .components import Layout, Ports
+from .network import HOST
 from .paths import CRDS_DIR, DEFAULT_STATE_DIR
 from .processes import ProcessRecord, is_running, log_tail, spawn, start_ticks, stop
 
@@ -47,6 +48,13 @@ class Cluster:
     server: str
     # True when this call started the processes, False when it found them running.
     started: bool = False
+    # True when the real node `real-0` runs beside the kwok nodes.
+    real_node: bool = False
+
+    @property
+    def containerd_socket(self) -> Path:
+        """The real node's container runtime (images are loaded through it)."""
+        return Layout(self.state_dir).containerd_socket
 
     def env(self) -> dict[str, str]:
         """Environment for tools that should talk to this cluster with the pinned kubectl."""
@@ -246,7 +254,15 @@ def current(state_dir: Path | str | None = None) -> Cluster | None:
     ports = Ports.from_json(state["ports"])
     if not _apiserver_ready(layout, ports):
         return None
-    return Cluster(layout.state_dir, layout.kubeconfig, Path(state["bin_dir"]), _server(ports))
+    return Cluster(
+        layout.state_dir, layout.kubeconfig, Path(state["bin_dir"]), _server(ports),
+        real_node="node" in state,
+    )
+
+
+def containerd_socket(state_dir: Path | str | None = None) -> Path:
+    """Where the real node's containerd of the cluster in `state_dir` listens."""
+    return Layout(_state_dir(state_dir)).containerd_socket
 
 
 def up(state_dir: Path | str | None = None, timeout: float = START_TIMEOUT) -> Cluster:
@@ -264,7 +280,7 @@ def up(state_dir: Path | str | None = None, timeout: float = START_TIMEOUT) -> C
             # A half-dead cluster from before: say what died, stop the rest, start clean.
             for dead in (r for r in leftovers if not is_running(r)):
                 log.warning("restarting the control plane: %s", _crash_message(dead))
-            stop(list(reversed(leftovers)))
+        _stop_all(layout, _load(layout))
         _wipe(layout)
         bins = ensure_built()
         return _start(bins, layout, timeout)
@@ -343,8 +359,28 @@ def _start(bins: Binaries, layout: Layout, timeout: float) -> Cluster:
         ]
         for what, check in checks:
             wait_for(what, check, records, timeout)
+
+        start_node, why_not = realnode.wanted()
+        if start_node:
+            state["node"] = realnode.start(realnode.NodeContext(
+                bin_dir=bins.bin_dir,
+                layout=layout,
+                creds=creds,
+                apiserver_port=ports.apiserver,
+                launch=launch,
+                save=lambda node: (state.__setitem__("node", node), _save(layout, state)),
+                kubectl=lambda *args, input=None: _kubectl(bins, layout, *args, input=input),
+                wait_for=lambda what, check: wait_for(what, check, records, timeout),
+                free_ports=_free_ports,
+            ))
+        else:
+            log.warning("kwok nodes only: %s", why_not)
+    except realnode.NodeError as err:
+        _stop_all(layout, state)
+        layout.state_file.unlink(missing_ok=True)
+        raise ClusterError(str(err)) from None
     except BaseException:
-        stop(list(reversed(records)))
+        _stop_all(layout, state)
         layout.state_file.unlink(missing_ok=True)
         raise
 
@@ -352,7 +388,10 @@ def _start(bins: Binaries, layout: Layout, timeout: float) -> Cluster:
     layout.kubeconfig.chmod(0o600)
     state["ready"] = True
     _save(layout, state)
-    return Cluster(layout.state_dir, layout.kubeconfig, bins.bin_dir, server, started=True)
+    return Cluster(
+        layout.state_dir, layout.kubeconfig, bins.bin_dir, server, started=True,
+        real_node="node" in state,
+    )
 
 
 def down(state_dir: Path | str | None = None) -> list[str]:
@@ -368,9 +407,22 @@ def down(state_dir: Path | str | None = None) -> list[str]:
 
 
 def _down(layout: Layout) -> list[str]:
-    stopped = stop(list(reversed(_records(_load(layout)))))
+    stopped = _stop_all(layout, _load(layout))
     _wipe(layout)
     return stopped
+
+
+def _stop_all(layout: Layout, state: dict | None) -> list[str]:
+    """Stops every recorded process, newest first; the real node's in its own order,
+    with the machine restored after it."""
+    records = _records(state)
+    node = [r for r in records if r.name in realnode.PROCESS_NAMES]
+    stopped = []
+    if node or (state or {}).get("node"):
+        bin_dir = Path(state["bin_dir"]) if state and state.get("bin_dir") else None
+        stopped += realnode.teardown(layout, (state or {}).get("node"), node, bin_dir)
+    rest = [r for r in records if r.name not in realnode.PROCESS_NAMES]
+    return stopped + stop(list(reversed(rest)))
 
 
 @contextlib.contextmanager

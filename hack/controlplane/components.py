@@ -5,17 +5,14 @@ Kept apart from the orchestration so each flag can carry the reason it is there.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
 from .build import Binaries
 from .certs import FRONT_PROXY_CLIENT, Credentials
+from .network import HOST, KWOK_POD_CIDR, SERVICE_CIDR
 
-HOST = "127.0.0.1"
-# Distinct ranges: kwok's default pod range (10.0.0.0/24) would overlap a 10.0.0.0/24
-# service range, so pods get 10.244.0.0/16 and Services 10.96.0.0/16.
-SERVICE_CIDR = "10.96.0.0/16"
-POD_CIDR = "10.244.0.1/16"
 SERVICE_ACCOUNT_ISSUER = "https://kubernetes.default.svc.cluster.local"
 
 # kwok only acts on Nodes carrying this annotation; up() creates them with it.
@@ -84,6 +81,28 @@ class Layout:
     def state_file(self) -> Path:
         return self.state_dir / "state.json"
 
+    # ------------------------------------------------------------ the real node
+
+    @property
+    def node(self) -> Path:
+        """Configuration and kubelet state of the real node."""
+        return self.state_dir / "node"
+
+    @property
+    def kubelet_root(self) -> Path:
+        return self.node / "kubelet"
+
+    @property
+    def run_dir(self) -> Path:
+        """containerd's sockets and runtime state: under /run, because a unix socket
+        path must stay short wherever the checkout is."""
+        digest = hashlib.sha256(str(self.state_dir).encode()).hexdigest()[:10]
+        return Path("/run/handtracker") / digest
+
+    @property
+    def containerd_socket(self) -> Path:
+        return self.run_dir / "containerd.sock"
+
 
 def etcd(bins: Binaries, layout: Layout, ports: Ports) -> list[str]:
     client = f"http://{HOST}:{ports.etcd_client}"
@@ -140,6 +159,15 @@ def apiserver(bins: Binaries, layout: Layout, ports: Ports, creds: Credentials) 
         "--requestheader-extra-headers-prefix=X-Remote-Extra-",
         f"--proxy-client-cert-file={creds.front_proxy_client.cert}",
         f"--proxy-client-key-file={creds.front_proxy_client.key}",
+        # The real node's kubelet: reached at its InternalIP (there is no DNS for
+        # "real-0"), with a client certificate, verifying the kubelet's serving one.
+        "--kubelet-preferred-address-types=InternalIP,Hostname",
+        f"--kubelet-client-certificate={creds.clients['apiserver-kubelet-client'].cert}",
+        f"--kubelet-client-key={creds.clients['apiserver-kubelet-client'].key}",
+        f"--kubelet-certificate-authority={creds.ca_cert}",
+        # Aggregated APIs (metrics.k8s.io) are called at their endpoint's address, not
+        # through a Service IP that only kube-proxy's rules would resolve.
+        "--enable-aggregator-routing=true",
     ]
 
 
@@ -162,6 +190,8 @@ def controller_manager(
         f"--service-account-private-key-file={creds.sa_key}",
         f"--root-ca-file={creds.ca_cert}",
         f"--service-cluster-ip-range={SERVICE_CIDR}",
+        # The HPA acts on fresh metrics sooner than the 15 s default: tests wait less.
+        "--horizontal-pod-autoscaler-sync-period=5s",
     ]
 
 
@@ -187,6 +217,6 @@ def kwok(bins: Binaries, layout: Layout) -> list[str]:
         f"--config={bins.kwok_stages}",
         "--manage-all-nodes=false",
         f"--manage-nodes-with-annotation-selector={key}={value}",
-        f"--cidr={POD_CIDR}",
+        f"--cidr={KWOK_POD_CIDR}",
         f"--node-ip={HOST}",
     ]

@@ -1,0 +1,250 @@
+"""The real node `real-0`: containerd, kubelet, kube-proxy and metrics-server on this machine.
+
+It joins the local control plane beside the kwok nodes. Its pods are real
+containers in network namespaces on a bridge that exists only on this machine.
+It is tainted, so only pods that tolerate the taint and select the node run there;
+everything else stays on kwok. One real node per machine: the bridge, the node
+address and the iptables chains are machine-wide.
+
+HANDTRACKER_REAL_NODE chooses: `auto` (default) adds the node where the machine
+can run it and otherwise says what is missing and carries on with kwok only
+(under CI=true a missing prerequisite is an error); `1` requires it; `0` never
+adds it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from .. import api
+from ..certs import Credentials
+from ..components import Layout
+from ..network import HOST, NODE_NAME
+from ..processes import ProcessRecord, is_running, stop
+from . import configs, host, objects, prereqs
+from .configs import NODE_LABEL, NODE_TAINT, NodePorts
+
+__all__ = [
+    "NODE_LABEL", "NODE_NAME", "NODE_TAINT", "PROCESS_NAMES", "NodeContext", "NodeError",
+    "mode", "placement", "start", "teardown",
+]
+
+log = logging.getLogger(__name__)
+
+# In the order they start; tear-down goes the other way, with the pods removed
+# between stopping the kubelet and stopping containerd.
+PROCESS_NAMES = ("containerd", "apiserver-relay", "kube-proxy", "kubelet", "metrics-server")
+OWNER_FILE = Path("/run/handtracker/real-node-owner")
+
+
+class NodeError(RuntimeError):
+    """The real node could not be started, or is in use by another cluster."""
+
+
+def mode() -> str:
+    """`auto`, `on` or `off`, from HANDTRACKER_REAL_NODE."""
+    value = os.environ.get("HANDTRACKER_REAL_NODE", "auto").strip().lower()
+    if value in ("0", "off", "false", "no"):
+        return "off"
+    if value in ("1", "on", "true", "yes"):
+        return "on"
+    return "auto"
+
+
+def wanted() -> tuple[bool, str]:
+    """(start the node?, why not). Raises NodeError where its absence is an error."""
+    chosen = mode()
+    if chosen == "off":
+        return False, "HANDTRACKER_REAL_NODE=0"
+    problems = prereqs.missing()
+    if not problems:
+        return True, ""
+    text = "the real node cannot run here; missing: " + "; ".join(problems)
+    if chosen == "on" or os.environ.get("CI", "").lower() == "true":
+        raise NodeError(text)
+    return False, text
+
+
+def placement() -> dict:
+    """Pod spec fields (also HandTracker spec fields) that put pods on the real node."""
+    key, value = NODE_LABEL
+    return {"nodeSelector": {key: value}, "tolerations": [{**NODE_TAINT, "operator": "Equal"}]}
+
+
+@dataclass(frozen=True)
+class NodeContext:
+    """What the node needs from the control plane that is coming up."""
+
+    bin_dir: Path
+    layout: Layout
+    creds: Credentials
+    apiserver_port: int
+    launch: Callable[[str, list[str]], None]
+    save: Callable[[dict], None]  # records the node's state (sysctls to restore) at once
+    kubectl: Callable[..., str]
+    wait_for: Callable[[str, Callable[[], bool]], None]
+    free_ports: Callable[[int], list[int]]
+
+
+def start(ctx: NodeContext) -> dict:
+    """Starts the node and returns its state (kept in the cluster's state file)."""
+    _claim(ctx.layout)
+    layout = ctx.layout
+    layout.node.mkdir(parents=True, exist_ok=True)
+    layout.run_dir.mkdir(parents=True, exist_ok=True)
+    ports = NodePorts(*ctx.free_ports(3))
+    state = {"sysctls": host.read_sysctls(), "ports": ports.to_json()}
+    ctx.save(state)  # before the first change, so `down` can undo a half-started node
+
+    host.set_sysctls(host.SYSCTLS)
+    host.create_bridge()
+    _write_configs(ctx, ports)
+
+    ctx.launch("containerd", configs.containerd_argv(layout))
+    ctx.wait_for("containerd", lambda: _containerd_answers(layout))
+    _load_images(layout)
+
+    ctx.kubectl("apply", "--server-side", "-f", "-", input=_list(
+        [objects.apiserver_endpoints(), *objects.metrics_server(ctx.creds.ca_cert)]
+    ))
+    ctx.launch("apiserver-relay", configs.relay_argv(ctx.apiserver_port))
+    ctx.launch("kube-proxy", configs.kube_proxy_argv(ctx.bin_dir, layout))
+    ctx.launch("kubelet", configs.kubelet_argv(ctx.bin_dir, layout))
+    ctx.launch("metrics-server", configs.metrics_server_argv(ctx.bin_dir, layout, ctx.creds))
+
+    insecure = api.insecure_context()
+    ctx.wait_for(
+        "kube-proxy /healthz",
+        lambda: api.get(f"http://{HOST}:{ports.proxy_healthz}/healthz", insecure)[0] == 200,
+    )
+    ctx.wait_for(f"Node {NODE_NAME} to be Ready", lambda: _node_ready(ctx))
+    return state
+
+
+def teardown(
+    layout: Layout, state: dict | None, records: list[ProcessRecord], bin_dir: Path | None
+) -> list[str]:
+    """Stops the node's processes and restores the machine. Returns what was running."""
+    by_name = {r.name: r for r in records}
+    stopped = stop([by_name[n] for n in ("metrics-server", "kubelet") if n in by_name])
+    containerd = by_name.get("containerd")
+    if containerd and is_running(containerd) and bin_dir:
+        _remove_pods(layout, bin_dir)
+    stopped += stop([by_name[n] for n in ("kube-proxy", "apiserver-relay", "containerd")
+                     if n in by_name])
+    shims = host.kill_shims(layout.containerd_socket)
+    if shims:
+        log.info("stopped %d container shim(s) left running", len(shims))
+    host.unmount_below(layout.kubelet_root, layout.run_dir)
+    host.remove_pod_netns()
+    host.remove_chains()
+    host.remove_bridge()
+    host.remove_kubepods_cgroups()
+    if state and state.get("sysctls"):
+        host.set_sysctls(state["sysctls"])
+    _release(layout)
+    host.remove_folder(layout.run_dir)
+    host.remove_empty_folders(Path("/run/containerd"))
+    return stopped
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _claim(layout: Layout) -> None:
+    """One real node per machine: refuses if another live cluster runs it."""
+    OWNER_FILE.parent.mkdir(parents=True, exist_ok=True)
+    if OWNER_FILE.exists():
+        owner = Path(OWNER_FILE.read_text().strip())
+        if owner != layout.state_dir and _owner_alive(owner):
+            raise NodeError(
+                f"the real node is in use by the cluster in {owner}; take that one down or "
+                "set HANDTRACKER_REAL_NODE=0 for a cluster with kwok nodes only"
+            )
+    OWNER_FILE.write_text(str(layout.state_dir))
+
+
+def _owner_alive(owner_state_dir: Path) -> bool:
+    try:
+        state = json.loads(Layout(owner_state_dir).state_file.read_text())
+    except (OSError, ValueError):
+        return False
+    return any(
+        p["name"] == "containerd" and is_running(ProcessRecord.from_json(p))
+        for p in state.get("processes", [])
+    )
+
+
+def _release(layout: Layout) -> None:
+    try:
+        if Path(OWNER_FILE.read_text().strip()) == layout.state_dir:
+            OWNER_FILE.unlink()
+    except OSError:
+        pass
+
+
+def _write_configs(ctx: NodeContext, ports: NodePorts) -> None:
+    layout = ctx.layout
+    from hack.images import PAUSE_IMAGE
+
+    (layout.node / "containerd.toml").write_text(configs.containerd_config(layout, PAUSE_IMAGE))
+    cni = layout.node / "cni"
+    cni.mkdir(exist_ok=True)
+    (cni / "10-handtracker.conflist").write_text(configs.cni_conflist())
+    (layout.node / "kubelet.yaml").write_text(
+        yaml.safe_dump(configs.kubelet_config(layout, ctx.creds, ports))
+    )
+    (layout.node / "kube-proxy.yaml").write_text(
+        yaml.safe_dump(configs.kube_proxy_config(layout, ports))
+    )
+
+
+def _containerd_answers(layout: Layout) -> bool:
+    if not layout.containerd_socket.exists():
+        return False
+    result = subprocess.run(["ctr", "-a", str(layout.containerd_socket), "version"],
+                            capture_output=True, timeout=30)
+    return result.returncode == 0
+
+
+def _load_images(layout: Layout) -> None:
+    """The sandbox image and the project's images, built (or found cached) and imported."""
+    from hack import images
+
+    started = time.monotonic()
+    images.load(layout.containerd_socket, images.ensure_built())
+    log.info("images ready in the node's containerd in %.0f s", time.monotonic() - started)
+
+
+def _node_ready(ctx: NodeContext) -> bool:
+    creds = ctx.creds
+    admin = api.client_context(creds.ca_cert, creds.clients["admin"].cert,
+                               creds.clients["admin"].key)
+    node = api.get_json(f"https://{HOST}:{ctx.apiserver_port}/api/v1/nodes/{NODE_NAME}", admin)
+    conditions = ((node or {}).get("status") or {}).get("conditions") or []
+    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
+
+
+def _remove_pods(layout: Layout, bin_dir: Path) -> None:
+    """Stops and removes every pod sandbox through the CRI, so the runtime also runs
+    each pod's network tear-down (veth, IP address, netns)."""
+    result = subprocess.run(
+        [str(bin_dir / "crictl"), f"--runtime-endpoint=unix://{layout.containerd_socket}",
+         "--timeout=30s", "rmp", "--all", "--force"],
+        capture_output=True, text=True, timeout=120,
+    )
+    if result.returncode != 0:
+        log.warning("crictl rmp failed: %s", result.stderr.strip())
+
+
+def _list(items: list[dict]) -> str:
+    return json.dumps({"apiVersion": "v1", "kind": "List", "items": items})
