@@ -94,7 +94,10 @@ class Reconciler:
         actions = diff.plan(desired, observed, settled=settled)
         error = None
         if parsed.autoscaled and diff.owns_replicas(observed["Deployment"], identity.MANAGER):
-            self._hand_over_replicas(ident, observed["Deployment"])
+            self._hold_replicas(ident, int(observed["Deployment"]["spec"].get("replicas", 1)))
+        # An autoscaled Deployment is built without spec.replicas, so it would start at the
+        # API's default of 1 until the HPA's next sync raises it to minReplicas.
+        new_autoscaled = parsed.autoscaled and observed["Deployment"] is None
         applied: list[diff.Action] = []
         for action in actions:
             try:
@@ -103,6 +106,8 @@ class Reconciler:
                 error = str(exc)
                 break
             applied.append(action)
+        if new_autoscaled and observed.get("Deployment") is not None:
+            observed["Deployment"] = self._hold_replicas(ident, parsed.desired_replicas)
         done = tuple(applied)
         for action in done:
             if action.drift:
@@ -118,10 +123,10 @@ class Reconciler:
         written = self._publish(body, ident, old_status, new_status, done)
         return Outcome("error" if error else "ok", done, written)
 
-    def _hand_over_replicas(self, ident: identity.Identity, live: Mapping[str, Any]) -> None:
-        replicas = int(live["spec"].get("replicas", 1))
-        self.kube.apply("Deployment", deployment.replicas_handoff(ident, replicas),
-                        manager=HANDOFF_MANAGER)
+    def _hold_replicas(self, ident: identity.Identity, replicas: int) -> dict[str, Any]:
+        """Sets spec.replicas under the handoff manager, which the HPA then takes over."""
+        return self.kube.apply("Deployment", deployment.replicas_handoff(ident, replicas),
+                               manager=HANDOFF_MANAGER)
 
     def _act(self, action: diff.Action, ident: identity.Identity) -> dict[str, Any] | None:
         if action.verb == "delete":

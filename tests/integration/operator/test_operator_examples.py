@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 
 import pytest
-from operator_harness import (
+
+from tests.fixtures.cluster import KubectlError, eventually
+from tests.fixtures.operator import (
     ROOT,
     apply,
     children,
@@ -15,8 +17,6 @@ from operator_harness import (
     wait_condition,
     wait_stable,
 )
-
-from tests.fixtures.cluster import KubectlError, eventually
 
 OURS = {"app.kubernetes.io/name", "app.kubernetes.io/instance", "app.kubernetes.io/component",
         "app.kubernetes.io/part-of", "app.kubernetes.io/managed-by", "app.kubernetes.io/version"}
@@ -71,6 +71,8 @@ def test_production_example(kubectl, namespace, operator) -> None:
     assert (hpa["minReplicas"], hpa["maxReplicas"]) == (2, 8)
     assert ht["status"]["url"] == "https://hands.example.com"
     assert kids["ConfigMap"]["data"]["HANDTRACKER_WORKERS"] == "2"
+    # A new Deployment starts at the HPA's minimum, not at the API's default of 1.
+    assert ht["status"]["desiredReplicas"] == 2
     # The HPA, not the operator, owns the Deployment's replica count.
     deployment = kubectl.json("get", "deployment", "hands-prod", "-n", namespace,
                               "--show-managed-fields")
