@@ -3,4 +3,5 @@
 pytest_plugins = [
     "tests.fixtures.testdata",
     "tests.fixtures.cluster",
+    "tests.fixtures.operator",
 ]

@@ -73,8 +73,10 @@ def test_up_command_reports_the_running_cluster(cluster) -> None:
 @pytest.mark.cluster
 @pytest.mark.slow
 def test_crash_is_reported_and_down_stops_every_process(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # The machine has one real node, held by the session's cluster: this one is kwok only.
+    monkeypatch.setenv("HANDTRACKER_REAL_NODE", "0")
     state_dir = tmp_path / "second"
     second = controlplane.up(state_dir)
     try:

@@ -1,6 +1,9 @@
-"""`make demo`'s main job, end to end: a control plane of its own, the operator,
-examples/minimal.yaml Ready, and the web UI answering with the environment the
-operator wrote; Ctrl-C then stops everything the demo started."""
+"""`make demo`'s main job, end to end: the local cluster with its real node, the
+operator, examples/minimal.yaml Ready with real pods, and the web UI served by those
+pods through their Service; Ctrl-C then stops everything the demo started.
+
+The demo runs on the session's cluster (there is one real node per machine), in a
+namespace of its own; `up` and `down` of a cluster are tested in tests/cluster."""
 
 from __future__ import annotations
 
@@ -13,10 +16,13 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from hack import controlplane
+from hack import controlplane, images
+from hack.controlplane import realnode
+from tests.fixtures.cluster import Kubectl, eventually
 from tests.fixtures.testdata import REPO_ROOT
 from tests.fixtures.workload_server import free_port
 
@@ -43,12 +49,15 @@ def _read_until(proc: subprocess.Popen, marker: str, timeout: float) -> str:
     raise AssertionError(f"demo did not print {marker!r}; output so far:\n{''.join(seen)}")
 
 
-def test_demo_serves_the_ui_and_stops_cleanly(tmp_path: Path, hands_dir: Path) -> None:
-    state_dir = tmp_path / "cluster"
+def test_demo_serves_the_ui_from_real_pods_and_stops_cleanly(
+    real_node: Any, namespace: str, kubectl: Kubectl, hands_dir: Path
+) -> None:
+    state_dir = real_node.state_dir
     bind = f"127.0.0.1:{free_port()}"
     env = dict(os.environ)
     env.update(
-        HANDTRACKER_CLUSTER_DIR=str(state_dir),  # its own cluster, so teardown is tested too
+        HANDTRACKER_CLUSTER_DIR=str(state_dir),
+        HANDTRACKER_DEMO_NAMESPACE=namespace,
         HANDTRACKER_DEMO_BIND=bind,
         HANDTRACKER_LIVENESS=f"http://127.0.0.1:{free_port()}/healthz",
         HANDTRACKER_METRICS_PORT=str(free_port()),
@@ -59,16 +68,16 @@ def test_demo_serves_the_ui_and_stops_cleanly(tmp_path: Path, hands_dir: Path) -
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     try:
-        output = _read_until(proc, "Hand-tracking web UI", timeout=300)
+        output = _read_until(proc, "Hand-tracking web UI", timeout=420)
         assert "hands   True" in output  # `kubectl get ht` printed the Ready example
 
-        cluster = controlplane.current(state_dir)
-        assert cluster is not None
-        ready = json.loads(
-            cluster.kubectl("get", "ht", "hands", "-n", "default", "-o", "json").stdout
-        )
+        ready = kubectl.json("get", "ht", "hands", "-n", namespace)
         conditions = {c["type"]: c["status"] for c in ready["status"]["conditions"]}
         assert conditions["Ready"] == "True"
+        pods = kubectl.json("get", "pods", "-n", namespace,
+                            "-l", "app.kubernetes.io/instance=hands")["items"]
+        assert pods and {p["spec"]["nodeName"] for p in pods} == {realnode.NODE_NAME}
+        assert {p["spec"]["containers"][0]["image"] for p in pods} == {images.WORKLOAD_IMAGE}
 
         with urllib.request.urlopen(f"http://{bind}/", timeout=10) as page:
             assert page.status == 200
@@ -80,7 +89,7 @@ def test_demo_serves_the_ui_and_stops_cleanly(tmp_path: Path, hands_dir: Path) -
         with urllib.request.urlopen(request, timeout=60) as answer:
             body = json.load(answer)
         assert len(body["hands"]) == 1
-        # The workload runs with the model settings from the operator's ConfigMap.
+        # The pods run with the model settings from the operator's ConfigMap.
         assert body["model"]["complexity"] == ready["spec"]["model"]["complexity"]
     finally:
         proc.send_signal(signal.SIGINT)
@@ -88,10 +97,12 @@ def test_demo_serves_the_ui_and_stops_cleanly(tmp_path: Path, hands_dir: Path) -
             code = proc.wait(timeout=60)
         except subprocess.TimeoutExpired:
             proc.kill()
-            controlplane.down(state_dir)
             raise
     assert code == 0
-    assert controlplane.current(state_dir) is None
+    # The cluster was running before the demo, so it stays; what the demo made goes.
+    assert controlplane.current(state_dir) is not None
+    eventually(lambda: not kubectl.json("get", "ht", "-n", namespace)["items"], timeout=30,
+               message="the demo's HandTracker is deleted")
     with socket.socket() as sock:
         assert sock.connect_ex(_addr(bind)) != 0, "the UI still answers after Ctrl-C"
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import time
 
-from operator_harness import (
+from tests.fixtures.cluster import eventually
+from tests.fixtures.operator import (
     apply,
     children,
     condition,
@@ -15,8 +16,6 @@ from operator_harness import (
     wait_condition,
     wait_stable,
 )
-
-from tests.fixtures.cluster import eventually
 
 
 def patch_spec(kubectl, namespace: str, spec: dict) -> None:

@@ -1,0 +1,132 @@
+"""The HPA on real CPU figures, and the operator itself running as a pod."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import requests
+import yaml
+
+from hack import images
+from hack.controlplane import realnode
+from tests.fixtures.cluster import Kubectl, KubectlError, eventually
+from tests.fixtures.operator import ROOT, wait_condition
+from tests.realnode.helpers import Prober, create, pods, service_url, tracker
+
+
+def _replicas(kubectl: Kubectl, ns: str, name: str) -> int:
+    return int(kubectl.json("get", "deployment", name, "-n", ns)["spec"].get("replicas", 0))
+
+
+def test_cpu_load_scales_from_one_to_two_replicas_and_back(
+    real_node: Any, ns: str, kubectl: Kubectl, operator: Any, hands_dir: Path
+) -> None:
+    create(kubectl, ns, tracker("auto", autoscaling={
+        "enabled": True, "minReplicas": 1, "maxReplicas": 2, "targetCPUUtilizationPercentage": 50,
+    }))
+    wait_condition(kubectl, ns, "auto", timeout=240)
+    # Short windows for the test (the defaults wait 5 minutes before scaling down). The
+    # operator does not own `behavior`, so this edit stays.
+    eventually(lambda: kubectl.json("get", "hpa", "auto", "-n", ns), timeout=30)
+    kubectl("patch", "hpa", "auto", "-n", ns, "--type=merge", "-p", json.dumps({"spec": {
+        "behavior": {"scaleUp": {"stabilizationWindowSeconds": 0},
+                     "scaleDown": {"stabilizationWindowSeconds": 0}}}}))
+
+    def measured() -> bool:
+        status = kubectl.json("get", "hpa", "auto", "-n", ns).get("status") or {}
+        return any((m.get("resource") or {}).get("current", {}).get("averageUtilization")
+                   is not None for m in status.get("currentMetrics") or ())
+
+    eventually(measured, timeout=120, interval=2, message="the HPA sees pod CPU figures")
+    url = f"{service_url(kubectl, ns, 'auto')}/v1/landmarks"
+    photo = (hands_dir / "mpsamples_hand_thumb_up.jpg").read_bytes()
+
+    def send() -> requests.Response:
+        return requests.post(url, data=photo, headers={"Content-Type": "image/jpeg"},
+                             timeout=30)
+
+    started = time.monotonic()
+    with Prober(send, interval=0.0, max_requests=6000):
+        eventually(lambda: _replicas(kubectl, ns, "auto") == 2, timeout=180, interval=1,
+                   message="scale-up to 2 replicas")
+        scale_up = time.monotonic() - started
+    idle = time.monotonic()
+    eventually(lambda: _replicas(kubectl, ns, "auto") == 1, timeout=240, interval=1,
+               message="scale-down to 1 replica")
+    scale_down = time.monotonic() - idle
+    print(f"HPA on real CPU: 1 -> 2 replicas {scale_up:.0f} s after the load started, "
+          f"2 -> 1 {scale_down:.0f} s after it stopped")
+    wait_condition(kubectl, ns, "auto", timeout=120)
+
+
+OPERATOR_NAMESPACE = "handtracker-system"
+
+
+def _overlay(folder: Path, watched: str) -> Path:
+    """A kustomize overlay on deploy/, as a user would write one: the local image, the
+    node it runs on, and (for the test) one namespace to watch."""
+    folder.mkdir(parents=True, exist_ok=True)
+    placement = realnode.placement()
+    patch = [
+        {"op": "add", "path": "/spec/template/spec/nodeSelector",
+         "value": placement["nodeSelector"]},
+        {"op": "add", "path": "/spec/template/spec/tolerations",
+         "value": placement["tolerations"]},
+        {"op": "add", "path": "/spec/template/spec/containers/0/args/-",
+         "value": f"--namespace={watched}"},
+        {"op": "replace", "path": "/spec/template/spec/containers/0/env/0/value",
+         "value": images.WORKLOAD_IMAGE},
+    ]
+    name, tag = images.OPERATOR_IMAGE.rsplit(":", 1)
+    (folder / "kustomization.yaml").write_text(yaml.safe_dump({
+        "apiVersion": "kustomize.config.k8s.io/v1beta1",
+        "kind": "Kustomization",
+        "resources": [os.path.relpath(ROOT / "deploy", folder)],
+        "images": [{"name": "ghcr.io/handtracking-dev/handtracker-operator",
+                    "newName": name, "newTag": tag}],
+        "patches": [{"target": {"kind": "Deployment", "name": "handtracker-operator"},
+                     "patch": json.dumps(patch)}],
+    }))
+    return folder
+
+
+def _gone(kubectl: Kubectl, *what: str) -> bool:
+    try:
+        kubectl("get", *what)
+    except KubectlError as err:
+        return "NotFound" in str(err)
+    return False
+
+
+def test_the_operator_runs_as_a_pod_and_reconciles(
+    real_node: Any, ns: str, kubectl: Kubectl, operator: Any, tmp_path: Path
+) -> None:
+    operator.stop()  # the session's local operator must not do the pod's work
+    eventually(lambda: _gone(kubectl, "namespace", OPERATOR_NAMESPACE), timeout=120,
+               message=f"namespace {OPERATOR_NAMESPACE} left by an earlier test is gone")
+    overlay = _overlay(tmp_path / "overlay", ns)
+    try:
+        kubectl("apply", "-k", str(overlay), timeout=120)
+        kubectl("rollout", "status", "-n", OPERATOR_NAMESPACE, "deployment/handtracker-operator",
+                "--timeout=180s", timeout=200)
+        pod = kubectl.json("get", "pods", "-n", OPERATOR_NAMESPACE,
+                           "-l", "app.kubernetes.io/name=handtracker-operator")["items"][0]
+        assert pod["spec"]["nodeName"] == realnode.NODE_NAME
+        assert pod["spec"]["serviceAccountName"] == "handtracker-operator"
+        assert pod["spec"]["containers"][0]["image"] == images.OPERATOR_IMAGE
+
+        create(kubectl, ns, tracker("by-pod"))
+        ht = wait_condition(kubectl, ns, "by-pod", timeout=240)
+        assert ht["status"]["readyReplicas"] == 1
+        assert pods(kubectl, ns, "by-pod")[0]["spec"]["nodeName"] == realnode.NODE_NAME
+        log = kubectl("logs", "-n", OPERATOR_NAMESPACE, pod["metadata"]["name"])
+        assert "by-pod" in log, log[-2000:]
+    finally:
+        kubectl("delete", "namespace", OPERATOR_NAMESPACE, "--ignore-not-found",
+                "--wait=true", "--timeout=120s", timeout=150)
+        for kind in ("clusterrolebinding", "clusterrole"):
+            kubectl("delete", kind, "handtracker-operator", "--ignore-not-found")
