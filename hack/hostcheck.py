@@ -5,7 +5,7 @@
 
 It covers network links and namespaces, iptables chains and rules, the sysctls
 the real node sets, mounts, kubepods cgroup folders, the container runtime's files
-under /run, and the cluster's processes.
+under /run, the kubelet's and CNI's fixed folders, and the cluster's processes.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from hack.controlplane.realnode.host import CGROUP_ROOT, SYSCTLS
+from hack.controlplane.realnode.host import CGROUP_ROOT, HOST_FOLDERS, SYSCTLS
 
 PROGRAMS = ("containerd", "containerd-shim-runc-v2", "kubelet", "kube-proxy", "metrics-server",
             "socat", "etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok")
@@ -67,6 +67,7 @@ def snapshot() -> dict[str, list[str]]:
         "mounts": sorted(mounts),
         "cgroups": sorted(str(p) for p in CGROUP_ROOT.glob("*/kubepods")),
         "processes": _processes(),
+        "folders": sorted(str(f) for f in HOST_FOLDERS if f.exists()),
         "runtime files": sorted(str(p) for top in RUNTIME_FOLDERS for p in top.rglob("*")),
     }
 

@@ -102,7 +102,11 @@ def start(ctx: NodeContext) -> dict:
     layout.node.mkdir(parents=True, exist_ok=True)
     layout.run_dir.mkdir(parents=True, exist_ok=True)
     ports = NodePorts(*ctx.free_ports(3))
-    state = {"sysctls": host.read_sysctls(), "ports": ports.to_json()}
+    state = {
+        "sysctls": host.read_sysctls(),
+        "folders": host.existing_folders(),
+        "ports": ports.to_json(),
+    }
     ctx.save(state)  # before the first change, so `down` can undo a half-started node
 
     host.set_sysctls(host.SYSCTLS)
@@ -151,6 +155,8 @@ def teardown(
     host.remove_kubepods_cgroups()
     if state and state.get("sysctls"):
         host.set_sysctls(state["sysctls"])
+    if state and "folders" in state:
+        host.remove_new_folders(state["folders"])
     _release(layout)
     host.remove_folder(layout.run_dir)
     host.remove_empty_folders(Path("/run/containerd"))
@@ -199,7 +205,7 @@ def _write_configs(ctx: NodeContext, ports: NodePorts) -> None:
     (layout.node / "containerd.toml").write_text(configs.containerd_config(layout, PAUSE_IMAGE))
     cni = layout.node / "cni"
     cni.mkdir(exist_ok=True)
-    (cni / "10-handtracker.conflist").write_text(configs.cni_conflist())
+    (cni / "10-handtracker.conflist").write_text(configs.cni_conflist(layout))
     (layout.node / "kubelet.yaml").write_text(
         yaml.safe_dump(configs.kubelet_config(layout, ctx.creds, ports))
     )

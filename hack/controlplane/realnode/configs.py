@@ -79,7 +79,7 @@ state = "{layout.run_dir / 'state'}"
 """
 
 
-def cni_conflist() -> str:
+def cni_conflist(layout: Layout) -> str:
     return json.dumps(
         {
             "cniVersion": "0.4.0",
@@ -96,6 +96,8 @@ def cni_conflist() -> str:
                     "ipam": {
                         "type": "host-local",
                         "ranges": [[{"subnet": POD_SUBNET, "gateway": NODE_IP}]],
+                        # Address leases live with the cluster, not in /var/lib/cni.
+                        "dataDir": str(layout.node / "ipam"),
                         "routes": [{"dst": "0.0.0.0/0"}],
                     },
                 },

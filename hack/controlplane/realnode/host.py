@@ -30,6 +30,14 @@ SYSCTLS = {
     "net/ipv4/ip_forward": "1",
     "net/bridge/bridge-nf-call-iptables": "1",
 }
+# Folders the kubelet and the CNI library create at fixed places, whatever they are
+# configured with; tear-down removes those that did not exist before.
+HOST_FOLDERS = (
+    Path("/var/lib/cni"),  # libcni's cache of attachments
+    Path("/var/lib/kubelet"),  # device-plugins/
+    Path("/var/log/containers"),  # links to pod logs
+    Path("/var/log/pods"),
+)
 # The prefixes of the chains the node's processes create.
 OUR_CHAINS = re.compile(r"^(KUBE-|CNI-)")
 CGROUP_ROOT = Path("/sys/fs/cgroup")
@@ -49,6 +57,19 @@ def read_sysctls() -> dict[str, str]:
 def set_sysctls(values: dict[str, str]) -> None:
     for key, value in values.items():
         Path("/proc/sys", key).write_text(value)
+
+
+# ---------------------------------------------------------------- folders
+
+
+def existing_folders() -> list[str]:
+    return [str(f) for f in HOST_FOLDERS if f.exists()]
+
+
+def remove_new_folders(existed: list[str]) -> None:
+    for folder in HOST_FOLDERS:
+        if str(folder) not in existed:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 # ---------------------------------------------------------------- the bridge
