@@ -105,6 +105,7 @@ def start(ctx: NodeContext) -> dict:
     state = {
         "sysctls": host.read_sysctls(),
         "folders": host.existing_folders(),
+        "netns": host.pod_netns(),
         "ports": ports.to_json(),
     }
     ctx.save(state)  # before the first change, so `down` can undo a half-started node
@@ -149,7 +150,7 @@ def teardown(
     if shims:
         log.info("stopped %d container shim(s) left running", len(shims))
     host.unmount_below(layout.kubelet_root, layout.run_dir)
-    host.remove_pod_netns()
+    host.remove_pod_netns((state or {}).get("netns", []))
     host.remove_chains()
     host.remove_bridge()
     host.remove_kubepods_cgroups()

@@ -173,12 +173,20 @@ def unmount_below(*folders: Path) -> list[str]:
     return mounts
 
 
-def remove_pod_netns() -> list[str]:
-    """Network namespaces of pods that the runtime did not remove (it names them cni-*)."""
+NETNS_DIR = Path("/run/netns")
+
+
+def pod_netns() -> list[str]:
+    """Network namespaces of pods (the runtime names them cni-*)."""
+    return sorted(p.name for p in NETNS_DIR.glob("cni-*")) if NETNS_DIR.is_dir() else []
+
+
+def remove_pod_netns(existed: list[str]) -> list[str]:
+    """Pod network namespaces made since `existed` that the runtime did not remove."""
     removed = []
-    netns_dir = Path("/run/netns")
-    if netns_dir.is_dir():
-        for entry in netns_dir.glob("cni-*"):
+    for name in pod_netns():
+        if name not in existed:
+            entry = NETNS_DIR / name
             _run("umount", str(entry))
             with contextlib.suppress(OSError):
                 entry.unlink()
