@@ -72,6 +72,7 @@ lint: venv
 bench: cluster-up
 	$(PY) benchmarks/bench_workload.py
 	$(PY) benchmarks/bench_operator.py
+	$(PY) benchmarks/bench_realnode.py
 
 clean: cluster-down
 	rm -rf $(VENV) .pytest_cache artifacts
