@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -15,11 +16,19 @@ from tests.fixtures.workload_server import free_port
 pytestmark = [pytest.mark.photos, pytest.mark.slow]
 
 # Runs inside a private mount namespace: / and every /work mount are remounted
-# read-only and /tmp is a fresh tmpfs, so the model bundle must be built there.
+# read-only and /tmp is a fresh tmpfs, so the model bundle must be built there. A
+# checkout (or the photos) under /tmp stays visible, read-only, through the old /tmp.
 SCRIPT = r"""
 set -eu
 mount --make-rprivate /
+exec 3</tmp
 mount -t tmpfs tmpfs /tmp
+for keep in $KEEP; do
+  mkdir -p "$keep"
+  mount --no-canonicalize --bind "/proc/self/fd/3/${keep#/tmp/}" "$keep"
+  mount -o remount,bind,ro "$keep"
+done
+exec 3<&-
 mount -o remount,bind,ro /
 for m in $(awk '$2 ~ "^/(work|root|home)" {print $2}' /proc/mounts); do
   mount -o remount,bind,ro "$m"
@@ -49,6 +58,16 @@ wait
 
 
 
+def _under_tmp(*paths: Path) -> list[str]:
+    """The top folders under /tmp that hold any of the paths (a clone in /tmp/x/...)."""
+    tops = set()
+    for path in paths:
+        parts = path.absolute().parts
+        if len(parts) > 2 and parts[:2] == ("/", "tmp"):
+            tops.add(f"/tmp/{parts[2]}")
+    return sorted(tops)
+
+
 @pytest.mark.skipif(
     os.geteuid() != 0 or shutil.which("unshare") is None,
     reason="needs root and unshare(1) to remount / read-only in a private namespace",
@@ -57,6 +76,7 @@ def test_serves_from_a_read_only_root_writing_only_to_tmp(hands_dir):
     env = {
         **os.environ,
         "REPO": str(REPO_ROOT),
+        "KEEP": " ".join(_under_tmp(REPO_ROOT, Path(sys.executable), hands_dir)),
         "PYTHON": sys.executable,
         "PYTHONPATH": str(REPO_ROOT / "workload"),
         "PORT": str(free_port()),
