@@ -360,19 +360,23 @@ def _start(bins: Binaries, layout: Layout, timeout: float) -> Cluster:
         for what, check in checks:
             wait_for(what, check, records, timeout)
 
+        def save_node(node: dict) -> None:
+            state["node"] = node  # recorded at once: `down` restores what it lists
+            _save(layout, state)
+
         start_node, why_not = realnode.wanted()
         if start_node:
-            state["node"] = realnode.start(realnode.NodeContext(
+            save_node(realnode.start(realnode.NodeContext(
                 bin_dir=bins.bin_dir,
                 layout=layout,
                 creds=creds,
                 apiserver_port=ports.apiserver,
                 launch=launch,
-                save=lambda node: (state.__setitem__("node", node), _save(layout, state)),
+                save=save_node,
                 kubectl=lambda *args, input=None: _kubectl(bins, layout, *args, input=input),
                 wait_for=lambda what, check: wait_for(what, check, records, timeout),
                 free_ports=_free_ports,
-            ))
+            )))
         else:
             log.warning("kwok nodes only: %s", why_not)
     except realnode.NodeError as err:

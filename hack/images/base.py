@@ -16,7 +16,7 @@ from pathlib import Path
 
 from . import buildah
 from .buildah import INPUTS_LABEL, BuiltImage
-from .commands import ImageBuildError, Timer, log, run
+from .commands import Timer, log, run
 from .mirror import find_mirror
 
 REPOSITORY = "localhost/handtracker-base"
@@ -122,12 +122,9 @@ def ensure() -> BuiltImage:
         for key, value in ENV.items():
             config += ["--env", f"{key}={value}"]
         run([*config, container])
-        run(["buildah", "commit", "--quiet", "--format", "docker", "--rm", container, ref])
     except BaseException:
         buildah.remove_container(container)
         raise
-    stored = buildah.inspect(ref)
-    if stored is None:
-        raise ImageBuildError(f"buildah committed {ref} but does not list it")
+    stored = buildah.commit(container, ref)
     log(f"built {ref} in {timer.seconds:.0f} s ({buildah.size(ref)})")
     return BuiltImage("base", ref, stored.image_id, inputs, True, timer.seconds, False)

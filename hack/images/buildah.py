@@ -7,7 +7,7 @@ import json
 import subprocess
 from dataclasses import dataclass
 
-from .commands import ImageBuildError
+from .commands import ImageBuildError, run
 
 # Every image carries the hash of what it was built from; a build whose inputs hash to
 # the label of the current tag is skipped.
@@ -68,3 +68,17 @@ def size(ref: str) -> str:
 def remove_container(container: str) -> None:
     """Cleans up after a failed step; never hides the failure that led here."""
     subprocess.run(["buildah", "rm", container], capture_output=True, check=False)
+
+
+def commit(container: str, ref: str) -> StoredImage:
+    """Commits the working container as ref and removes it. Docker format, because the
+    OCI one drops HEALTHCHECK."""
+    try:
+        run(["buildah", "commit", "--quiet", "--format", "docker", "--rm", container, ref])
+    except BaseException:
+        remove_container(container)
+        raise
+    stored = inspect(ref)
+    if stored is None:
+        raise ImageBuildError(f"buildah committed {ref} but does not list it")
+    return stored

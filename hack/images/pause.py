@@ -95,12 +95,9 @@ def ensure() -> BuiltImage:
                 "buildah", "config", "--entrypoint", '["/pause"]', "--user", USER,
                 "--label", f"{INPUTS_LABEL}={inputs}", container,
             ])  # fmt: skip
-            run(["buildah", "commit", "--quiet", "--format", "docker", "--rm", container, ref])
         except BaseException:
             buildah.remove_container(container)
             raise
-    stored = buildah.inspect(ref)
-    if stored is None:
-        raise ImageBuildError(f"buildah committed {ref} but does not list it")
+        stored = buildah.commit(container, ref)
     log(f"built {ref} in {timer.seconds:.1f} s ({buildah.size(ref)})")
     return BuiltImage("pause", ref, stored.image_id, inputs, True, timer.seconds)
