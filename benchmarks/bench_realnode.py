@@ -125,7 +125,7 @@ def main() -> None:
     def get(*a: str) -> dict:
         return json.loads(kubectl("get", *a, "-o", "json"))
 
-    kubectl("apply", "--server-side", "--force-conflicts", "-f", str(ROOT / "crds"))
+    kubectl("apply", "--server-side", "--force-conflicts", "-k", str(ROOT / "crds"))
     ns = f"bench-{uuid.uuid4().hex[:6]}"
     kubectl("create", "namespace", ns)
     env = cluster.env()
