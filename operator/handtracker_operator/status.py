@@ -15,17 +15,17 @@ from .spec import HandTrackerSpec
 # the pod will not become ready by itself, and the reason reported for each. A failure the
 # kubelet alternates with a back-off is reported as that back-off, so that the reason (and
 # the Degraded event) does not flap: a failed pull as ImagePullBackOff, a failed start
-# (RunContainerError) as CrashLoopBackOff. InvalidImageName joins the pull family; the
-# others keep their own reason: they repeat unchanged and say more than a back-off would.
+# (RunContainerError) as CrashLoopBackOff. The others keep their own reason: they repeat
+# unchanged (the kubelet never retries them) and say more than a back-off would.
 _WAITING = {
     "ImagePullBackOff": "ImagePullBackOff",
     "ErrImagePull": "ImagePullBackOff",
     "RegistryUnavailable": "ImagePullBackOff",
     "SignatureValidationFailed": "ImagePullBackOff",
-    "InvalidImageName": "ImagePullBackOff",
     # Not a back-off: the image is not on the node and, with imagePullPolicy Never, never
     # will be.
     "ErrImageNeverPull": "ErrImageNeverPull",
+    "InvalidImageName": "InvalidImageName",
     "ImageInspectError": "ImageInspectError",
     "CreateContainerConfigError": "CreateContainerConfigError",
     "CreateContainerError": "CreateContainerError",
@@ -34,7 +34,7 @@ _WAITING = {
 }
 # Most telling first: the image before the container, an OOM kill before the crash loop it
 # causes.
-_PRIORITY = ("ImagePullBackOff", "ErrImageNeverPull", "ImageInspectError",
+_PRIORITY = ("ImagePullBackOff", "ErrImageNeverPull", "InvalidImageName", "ImageInspectError",
              "CreateContainerConfigError", "CreateContainerError", "OOMKilled",
              "CrashLoopBackOff", "Unschedulable")
 # How much of the line a crashed container wrote last goes into the message.

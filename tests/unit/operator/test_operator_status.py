@@ -207,6 +207,11 @@ GUNICORN_TAIL = "\n".join([
                       phase="Pending", restarts=0)],
          "ErrImageNeverPull", f'{POD}: Container image "{IMAGE}" is not present with pull '
                               "policy of Never"),
+        # A reference the runtime cannot parse is never pulled, so never retried.
+        ([kubelet_pod(waiting("InvalidImageName", 'Failed to apply default image tag '
+                                                  '"Local/Bad:": invalid reference format'),
+                      phase="Pending", restarts=0)],
+         "InvalidImageName", "invalid reference format"),
         ([kubelet_pod(waiting("RegistryUnavailable", f"image pull failed for {IMAGE} because "
                                                      "the registry is unavailable"),
                       phase="Pending", restarts=0)],
