@@ -16,7 +16,7 @@ import requests
 from hack import images
 from hack.controlplane import realnode
 from tests.fixtures.cluster import Kubectl, eventually
-from tests.fixtures.operator import apply, condition, get
+from tests.fixtures.operator import condition, get
 
 # Small requests, so several HandTrackers and a rollout's surge pod fit on one 2-core node.
 SMALL = {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"cpu": "1", "memory": "1Gi"}}
@@ -36,10 +36,6 @@ def on_real_node(manifest: dict[str, Any]) -> dict[str, Any]:
     manifest["spec"] = {**(manifest.get("spec") or {}), "image": images.WORKLOAD_IMAGE,
                         "resources": SMALL, **realnode.placement()}
     return manifest
-
-
-def create(kubectl: Kubectl, ns: str, manifest: dict[str, Any]) -> None:
-    apply(kubectl, ns, manifest)
 
 
 def pods(kubectl: Kubectl, ns: str, name: str) -> list[dict[str, Any]]:

@@ -16,8 +16,8 @@ from handtracker_workload.inference import Detector
 
 from hack.controlplane import realnode
 from tests.fixtures.cluster import Kubectl, eventually
-from tests.fixtures.operator import example, wait_condition, wait_stable
-from tests.realnode.helpers import create, on_real_node, pods, service_url
+from tests.fixtures.operator import apply, example, wait_condition, wait_stable
+from tests.realnode.helpers import on_real_node, pods, service_url
 
 PHOTO = "mpsamples_two_thumbs_up.jpg"
 
@@ -35,7 +35,7 @@ def test_minimal_example_serves_the_same_hands_as_in_process(
     ns: str, kubectl: Kubectl, operator: Any, hands_dir: Path, in_process: Any
 ) -> None:
     started = time.monotonic()
-    create(kubectl, ns, on_real_node(example("minimal")))
+    apply(kubectl, ns, on_real_node(example("minimal")))
     ht = wait_stable(kubectl, ns, "hands")
     print(f"minimal example Ready with real pods in {time.monotonic() - started:.1f} s")
     assert ht["status"]["readyReplicas"] == 2
@@ -61,7 +61,7 @@ def test_minimal_example_serves_the_same_hands_as_in_process(
 def test_production_example_is_ready_with_real_pods(
     ns: str, kubectl: Kubectl, operator: Any
 ) -> None:
-    create(kubectl, ns, on_real_node(example("production")))
+    apply(kubectl, ns, on_real_node(example("production")))
     ht = wait_stable(kubectl, ns, "hands-prod")
     assert ht["status"]["readyReplicas"] >= 2  # the HPA's minimum
     assert {p["spec"]["nodeName"] for p in pods(kubectl, ns, "hands-prod")} == {
@@ -72,7 +72,7 @@ def test_suspended_example_runs_nothing_until_resumed(
     ns: str, kubectl: Kubectl, operator: Any
 ) -> None:
     manifest = on_real_node(example("suspended"))
-    create(kubectl, ns, manifest)
+    apply(kubectl, ns, manifest)
     wait_condition(kubectl, ns, "hands-paused", status="False", reason="Suspended")
     assert pods(kubectl, ns, "hands-paused") == []
     kubectl("patch", "ht", "hands-paused", "-n", ns, "--type=merge",
@@ -85,7 +85,7 @@ def test_logs_exec_port_forward_and_top_reach_real_pods(
 ) -> None:
     manifest = on_real_node(example("minimal"))
     manifest["spec"]["replicas"] = 1
-    create(kubectl, ns, manifest)
+    apply(kubectl, ns, manifest)
     wait_condition(kubectl, ns, "hands", timeout=240)
     pod = pods(kubectl, ns, "hands")[0]["metadata"]["name"]
 

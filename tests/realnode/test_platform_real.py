@@ -14,8 +14,8 @@ import yaml
 from hack import images
 from hack.controlplane import realnode
 from tests.fixtures.cluster import Kubectl, KubectlError, eventually
-from tests.fixtures.operator import ROOT, wait_condition
-from tests.realnode.helpers import Prober, create, pods, service_url, tracker
+from tests.fixtures.operator import ROOT, apply, wait_condition
+from tests.realnode.helpers import Prober, pods, service_url, tracker
 
 
 def _replicas(kubectl: Kubectl, ns: str, name: str) -> int:
@@ -25,7 +25,7 @@ def _replicas(kubectl: Kubectl, ns: str, name: str) -> int:
 def test_cpu_load_scales_from_one_to_two_replicas_and_back(
     real_node: Any, ns: str, kubectl: Kubectl, operator: Any, hands_dir: Path
 ) -> None:
-    create(kubectl, ns, tracker("auto", autoscaling={
+    apply(kubectl, ns, tracker("auto", autoscaling={
         "enabled": True, "minReplicas": 1, "maxReplicas": 2, "targetCPUUtilizationPercentage": 50,
     }))
     wait_condition(kubectl, ns, "auto", timeout=240)
@@ -119,7 +119,7 @@ def test_the_operator_runs_as_a_pod_and_reconciles(
         assert pod["spec"]["serviceAccountName"] == "handtracker-operator"
         assert pod["spec"]["containers"][0]["image"] == images.OPERATOR_IMAGE
 
-        create(kubectl, ns, tracker("by-pod"))
+        apply(kubectl, ns, tracker("by-pod"))
         ht = wait_condition(kubectl, ns, "by-pod", timeout=240)
         assert ht["status"]["readyReplicas"] == 1
         assert pods(kubectl, ns, "by-pod")[0]["spec"]["nodeName"] == realnode.NODE_NAME

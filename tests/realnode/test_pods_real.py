@@ -13,11 +13,10 @@ import requests
 
 from hack import images
 from tests.fixtures.cluster import Kubectl, KubectlError, eventually
-from tests.fixtures.operator import wait_condition, wait_stable
+from tests.fixtures.operator import apply, wait_condition, wait_stable
 from tests.realnode.helpers import (
     Prober,
     container_pid,
-    create,
     pods,
     ready_reason,
     service_url,
@@ -34,7 +33,7 @@ def _proc_status(pid: int) -> dict[str, str]:
 def test_restricted_security_context_is_enforced_on_the_process(
     real_node: Any, ns: str, kubectl: Kubectl, operator: Any
 ) -> None:
-    create(kubectl, ns, tracker("secure"))
+    apply(kubectl, ns, tracker("secure"))
     wait_condition(kubectl, ns, "secure", timeout=240)
     pod = pods(kubectl, ns, "secure")[0]
     pid = container_pid(real_node, pod)
@@ -68,7 +67,7 @@ def test_restricted_security_context_is_enforced_on_the_process(
 def test_a_model_change_rolls_the_pods_without_failing_a_request(
     real_node: Any, ns: str, kubectl: Kubectl, operator: Any, hands_dir: Path
 ) -> None:
-    create(kubectl, ns, tracker("rolling", replicas=2))
+    apply(kubectl, ns, tracker("rolling", replicas=2))
     wait_stable(kubectl, ns, "rolling")
     before = {p["metadata"]["name"] for p in pods(kubectl, ns, "rolling")}
     url = f"{service_url(kubectl, ns, 'rolling')}/v1/landmarks"
@@ -117,7 +116,7 @@ def _wait_problem(kubectl: Kubectl, ns: str, name: str, reason: str,
 def test_a_missing_local_image_is_reported_and_a_fixed_spec_recovers(
     real_node: Any, ns: str, kubectl: Kubectl, operator: Any
 ) -> None:
-    create(kubectl, ns, tracker("noimage", image="localhost/handtracker-missing:none",
+    apply(kubectl, ns, tracker("noimage", image="localhost/handtracker-missing:none",
                                 imagePullPolicy="Never"))
     message = _wait_problem(kubectl, ns, "noimage", "ErrImageNeverPull")
     assert "localhost/handtracker-missing:none" in message
@@ -134,7 +133,7 @@ def test_a_bad_workload_setting_crash_loops_with_the_error_in_status(
     # The API accepts a CPU limit of 300; the workload refuses 300 worker processes.
     spec = tracker("crashy")["spec"]
     resources = {**spec["resources"], "limits": {"cpu": "300", "memory": "1Gi"}}
-    create(kubectl, ns, tracker("crashy", resources=resources))
+    apply(kubectl, ns, tracker("crashy", resources=resources))
     message = _wait_problem(kubectl, ns, "crashy", "CrashLoopBackOff")
     assert "HANDTRACKER_WORKERS" in message, message
     assert "exited with code" in message
@@ -146,7 +145,7 @@ def test_a_bad_workload_setting_crash_loops_with_the_error_in_status(
 def test_a_tiny_memory_limit_is_reported_as_oom_killed_and_recovers(
     real_node: Any, ns: str, kubectl: Kubectl, operator: Any
 ) -> None:
-    create(kubectl, ns, tracker("tiny", resources={
+    apply(kubectl, ns, tracker("tiny", resources={
         "requests": {"cpu": "100m", "memory": "80Mi"}, "limits": {"cpu": "1", "memory": "80Mi"},
     }))
     _wait_problem(kubectl, ns, "tiny", "OOMKilled")
