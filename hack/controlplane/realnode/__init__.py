@@ -25,6 +25,8 @@ from pathlib import Path
 
 import yaml
 
+from hack import images
+
 from .. import api
 from ..certs import Credentials
 from ..components import Layout
@@ -201,9 +203,8 @@ def _release(layout: Layout) -> None:
 
 def _write_configs(ctx: NodeContext, ports: NodePorts) -> None:
     layout = ctx.layout
-    from hack.images import PAUSE_IMAGE
-
-    (layout.node / "containerd.toml").write_text(configs.containerd_config(layout, PAUSE_IMAGE))
+    containerd = configs.containerd_config(layout, images.PAUSE_IMAGE)
+    (layout.node / "containerd.toml").write_text(containerd)
     cni = layout.node / "cni"
     cni.mkdir(exist_ok=True)
     (cni / "10-handtracker.conflist").write_text(configs.cni_conflist(layout))
@@ -225,8 +226,6 @@ def _containerd_answers(layout: Layout) -> bool:
 
 def _load_images(layout: Layout) -> None:
     """The sandbox image and the project's images, built (or found cached) and imported."""
-    from hack import images
-
     started = time.monotonic()
     images.load(layout.containerd_socket, images.ensure_built())
     log.info("images ready in the node's containerd in %.0f s", time.monotonic() - started)
