@@ -15,7 +15,7 @@ import os
 import kopf
 
 from . import handlers  # noqa: F401  (registers the handlers)
-from .settings import DEFAULT_RESYNC_SECONDS, OperatorConfig
+from .settings import DEFAULT_CONCURRENCY, DEFAULT_RESYNC_SECONDS, OperatorConfig
 from .spec import DEFAULT_IMAGE
 
 
@@ -46,6 +46,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         default=float(env.get("HANDTRACKER_RESYNC_SECONDS",
                                               DEFAULT_RESYNC_SECONDS)),
                         help="reconcile everything this often as a safety net")
+    parser.add_argument("--concurrency", type=int,
+                        default=int(env.get("HANDTRACKER_CONCURRENCY", DEFAULT_CONCURRENCY)),
+                        help="HandTrackers reconciled at the same time (default: %(default)s)")
     parser.add_argument("--verbose", action="store_true", help="debug logging")
     return parser.parse_args(argv)
 
@@ -61,6 +64,7 @@ def main(argv: list[str] | None = None) -> None:
         default_image=args.default_image,
         namespaces=tuple(args.namespace),
         resync_seconds=args.resync_seconds,
+        concurrency=max(1, args.concurrency),
         metrics_port=args.metrics_port,
         metrics_address=args.metrics_address,
     )

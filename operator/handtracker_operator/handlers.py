@@ -1,4 +1,6 @@
-"""kopf registrations. Every trigger reconciles the whole HandTracker; none carries logic.
+"""kopf registrations. Every trigger queues the whole HandTracker for a reconcile; none
+carries logic. The work queue (workqueue.py) coalesces the events and its worker threads
+reconcile, one at a time per HandTracker.
 
 Only watch-event handlers are used (no create/update/timer handlers): kopf then adds no
 finalizer and no last-handled-configuration annotation, so `kubectl delete` never waits
@@ -20,6 +22,7 @@ from . import identity, kube
 from .metrics import Metrics
 from .reconcile import Reconciler
 from .settings import OperatorConfig, tune
+from .workqueue import WorkQueue, run_workers
 
 OWNED = {identity.MANAGED_BY_LABEL: identity.MANAGER}
 CHILDREN = (
@@ -43,43 +46,52 @@ async def start(settings: kopf.OperatorSettings, memo: kopf.Memo, logger: loggin
     if config.metrics_port:
         prometheus_client.start_http_server(config.metrics_port, addr=config.metrics_address,
                                             registry=metrics.registry)
-    memo.reconciler = Reconciler(kube.Kube(kube.load_client()), metrics, config.default_image)
-    memo.resync = asyncio.create_task(_resync(memo.reconciler, config, logger))
+    reconciler = Reconciler(kube.Kube(kube.load_client()), metrics, config.default_image)
+    memo.reconciler = reconciler
+    memo.queue = WorkQueue(on_start=metrics.queue_started)
+    run_workers(memo.queue, config.concurrency, lambda key: reconciler.run(*key))
+    memo.resync = asyncio.create_task(_resync(memo.reconciler, memo.queue, config, logger))
 
 
 @kopf.on.cleanup()
 async def stop(memo: kopf.Memo, **_: object) -> None:
+    memo.queue.close()
     memo.resync.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await memo.resync
 
 
 @kopf.on.event(identity.GROUP, identity.VERSION, identity.PLURAL)
-def handtracker_event(type: str, namespace: str, name: str, memo: kopf.Memo, **_: object) -> None:
+async def handtracker_event(type: str, namespace: str, name: str, memo: kopf.Memo,
+                            **_: object) -> None:
     if type == "DELETED":
-        memo.reconciler.forget(namespace, name)
+        memo.queue.forget((namespace, name))
     else:
-        memo.reconciler.run(namespace, name)
+        memo.queue.add((namespace, name))
 
 
-def _on_child(namespace: str, labels: dict[str, str], memo: kopf.Memo, **_: object) -> None:
+async def _on_child(namespace: str, labels: dict[str, str], memo: kopf.Memo,
+                    **_: object) -> None:
     owner = labels.get(identity.INSTANCE_LABEL)
     if owner:
-        memo.reconciler.run(namespace, owner)
+        memo.queue.add((namespace, owner))
 
 
 for _group, _version, _plural in CHILDREN:
     kopf.on.event(_group, _version, _plural, labels=OWNED, id=f"child-{_plural}")(_on_child)
 
 
-async def _resync(reconciler: Reconciler, config: OperatorConfig,
+async def _resync(reconciler: Reconciler, queue: WorkQueue, config: OperatorConfig,
                   logger: logging.Logger) -> None:
     namespaces = list(config.namespaces) or None
     while True:
         await asyncio.sleep(config.resync_seconds)
         try:
-            count = await asyncio.to_thread(reconciler.run_all, namespaces)
-            logger.debug("Resynced %d HandTracker(s)", count)
+            bodies = await asyncio.to_thread(reconciler.kube.list_handtrackers, namespaces)
         except Exception as exc:  # keep the loop alive through API outages
-            logger.warning("Failed to resync HandTrackers: %s", exc)
+            logger.warning("Failed to list HandTrackers for the resync: %s", exc)
+            continue
+        for body in bodies:
+            queue.add((body["metadata"]["namespace"], body["metadata"]["name"]))
+        logger.debug("Queued %d HandTracker(s) for the resync", len(bodies))
 

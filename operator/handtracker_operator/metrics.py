@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 
 @dataclass(frozen=True)
@@ -21,6 +21,19 @@ class Metrics:
             "handtracker_operator_reconcile_duration_seconds", "Time one reconcile took.",
             registry=self.registry,
             buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)))
+        set_(self, "queue_depth", Gauge(
+            "handtracker_operator_workqueue_depth", "HandTrackers waiting to be reconciled.",
+            registry=self.registry))
+        set_(self, "queue_wait", Histogram(
+            "handtracker_operator_workqueue_queue_duration_seconds",
+            "Time a HandTracker waited in the work queue before its reconcile started.",
+            registry=self.registry,
+            buckets=(0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)))
         set_(self, "drift", Counter(
             "handtracker_operator_drift_corrections", "Children restored after outside changes.",
             ["kind"], registry=self.registry))
+
+    def queue_started(self, depth: int, waited: float) -> None:
+        """The work queue's hook: a key left the queue after `waited` seconds."""
+        self.queue_depth.set(depth)
+        self.queue_wait.observe(waited)

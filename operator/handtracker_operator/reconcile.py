@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import datetime
 import logging
-import threading
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from kubernetes.client.exceptions import ApiException
@@ -40,43 +39,20 @@ class Reconciler:
     kube: Kube
     metrics: Metrics
     default_image: str = spec.DEFAULT_IMAGE
-    _locks: dict[tuple[str, str], threading.Lock] = field(default_factory=dict)
-    _guard: threading.Lock = field(default_factory=threading.Lock)
 
     def run(self, namespace: str, name: str) -> Outcome:
-        with self._lock(namespace, name):
-            started = time.monotonic()
-            try:
-                outcome = self._run(namespace, name)
-            except Exception:  # API outages etc.: counted here, logged by the caller
-                self.metrics.reconciles.labels("error").inc()
-                raise
-            finally:
-                self.metrics.duration.observe(time.monotonic() - started)
-            if outcome.result != "gone":
-                self.metrics.reconciles.labels(outcome.result).inc()
-            return outcome
-
-    def run_all(self, namespaces: list[str] | None) -> int:
-        """Reconcile every HandTracker in scope (the periodic resync); returns how many."""
-        bodies = self.kube.list_handtrackers(namespaces)
-        for body in bodies:
-            meta = body["metadata"]
-            try:
-                self.run(meta["namespace"], meta["name"])
-            except Exception:  # one broken object must not stop the resync of the others
-                log.exception("Failed to reconcile HandTracker %s/%s", meta["namespace"],
-                              meta["name"])
-        return len(bodies)
-
-    def forget(self, namespace: str, name: str) -> None:
-        """Drops the lock of a deleted HandTracker so the table does not grow forever."""
-        with self._guard:
-            self._locks.pop((namespace, name), None)
-
-    def _lock(self, namespace: str, name: str) -> threading.Lock:
-        with self._guard:
-            return self._locks.setdefault((namespace, name), threading.Lock())
+        """One reconcile. The work queue runs at most one at a time per HandTracker."""
+        started = time.monotonic()
+        try:
+            outcome = self._run(namespace, name)
+        except Exception:  # API outages etc.: counted here, logged and retried by the queue
+            self.metrics.reconciles.labels("error").inc()
+            raise
+        finally:
+            self.metrics.duration.observe(time.monotonic() - started)
+        if outcome.result != "gone":
+            self.metrics.reconciles.labels(outcome.result).inc()
+        return outcome
 
     def _run(self, namespace: str, name: str) -> Outcome:
         body = self.kube.get_handtracker(namespace, name)

@@ -12,6 +12,8 @@ from . import spec
 # How often every HandTracker is reconciled even without events: a safety net for
 # missed watch events, not the way drift is normally noticed (child watches are).
 DEFAULT_RESYNC_SECONDS = 120.0
+# HandTrackers reconciled at the same time (worker threads of the work queue).
+DEFAULT_CONCURRENCY = 4
 
 
 @dataclass(frozen=True)
@@ -19,6 +21,7 @@ class OperatorConfig:
     default_image: str = spec.DEFAULT_IMAGE
     namespaces: tuple[str, ...] = ()  # empty: the whole cluster
     resync_seconds: float = DEFAULT_RESYNC_SECONDS
+    concurrency: int = DEFAULT_CONCURRENCY
     metrics_port: int = 0  # 0: no metrics endpoint
     metrics_address: str = "127.0.0.1"
 
@@ -29,6 +32,7 @@ class OperatorConfig:
             default_image=env.get("HANDTRACKER_DEFAULT_IMAGE", spec.DEFAULT_IMAGE),
             namespaces=tuple(n for n in env.get("HANDTRACKER_NAMESPACES", "").split(",") if n),
             resync_seconds=float(env.get("HANDTRACKER_RESYNC_SECONDS", DEFAULT_RESYNC_SECONDS)),
+            concurrency=int(env.get("HANDTRACKER_CONCURRENCY", DEFAULT_CONCURRENCY)),
             metrics_port=int(env.get("HANDTRACKER_METRICS_PORT", "0")),
             metrics_address=env.get("HANDTRACKER_METRICS_ADDRESS", "127.0.0.1"),
         )

@@ -25,6 +25,10 @@ def test_options_and_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     args = parse_args(["-n", "a", "--namespace", "b", "--peering", "ht", "--metrics-port", "0"])
     assert args.namespace == ["a", "b"]
     assert args.peering == "ht" and args.metrics_port == 0
+    assert args.concurrency == 4
+    monkeypatch.setenv("HANDTRACKER_CONCURRENCY", "16")
+    assert parse_args([]).concurrency == 16
+    assert parse_args(["--concurrency", "2"]).concurrency == 2
     assert args.default_image == "registry.example/ht:2"
 
 

@@ -1,0 +1,131 @@
+"""The work queue: coalescing, one reconcile per key at a time, bounded concurrency,
+back-off on failure without hot loops, and namespaces taking turns."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from handtracker_operator.workqueue import Backoff, WorkQueue, run_workers
+
+from tests.fixtures.cluster import eventually
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_events_for_one_key_coalesce_while_it_waits() -> None:
+    queue = WorkQueue()
+    for _ in range(100):
+        queue.add(("ns", "a"))
+    queue.add(("ns", "b"))
+    assert len(queue) == 2
+    assert queue.get() == ("ns", "a")
+    assert queue.get() == ("ns", "b")
+    assert len(queue) == 0
+
+
+def test_a_key_added_while_running_runs_once_more_afterwards_never_in_parallel() -> None:
+    queue = WorkQueue()
+    queue.add(("ns", "a"))
+    key = queue.get()
+    for _ in range(10):
+        queue.add(key)  # events while the reconcile runs
+    assert len(queue) == 0  # not handed to a second worker meanwhile
+    queue.done(key, ok=True)
+    assert len(queue) == 1
+    assert queue.get() == key
+    queue.done(key, ok=True)
+    assert len(queue) == 0
+
+
+def test_a_failure_retries_after_an_exponential_capped_backoff() -> None:
+    clock = FakeClock()
+    queue = WorkQueue(backoff=Backoff(base=1, cap=8, jitter=0), clock=clock)
+    key = ("ns", "a")
+    delays = []
+    queue.add(key)
+    for _ in range(6):
+        assert queue.get() == key
+        started = clock.now
+        queue.done(key, ok=False)
+        queue.add(key)  # an event during the back-off does not bring the retry forward
+        assert len(queue) == 0
+        due = queue._timers[0][0]
+        clock.now = due
+        delays.append(due - started)
+    assert delays == [1, 2, 4, 8, 8, 8]
+    assert queue.get() == key
+    queue.done(key, ok=True)  # success resets the count
+    assert queue.failures(key) == 0
+
+
+def test_jitter_spreads_retries_below_the_nominal_delay() -> None:
+    backoff = Backoff(base=1, cap=60, jitter=0.5)
+    assert backoff.delay(3, rand=lambda: 0.0) == 4
+    assert backoff.delay(3, rand=lambda: 1.0) == 2
+    assert backoff.delay(20, rand=lambda: 0.0) == 60
+
+
+def test_namespaces_take_turns() -> None:
+    queue = WorkQueue()
+    for i in range(50):
+        queue.add(("noisy", f"ht-{i}"))
+    queue.add(("quiet", "one"))
+    first_two = [queue.get(), queue.get()]
+    assert ("quiet", "one") in first_two
+
+
+def test_workers_are_bounded_and_never_share_a_key() -> None:
+    queue = WorkQueue()
+    running: dict[tuple[str, str], int] = {}
+    peak = 0
+    lock = threading.Lock()
+    done = []
+
+    def work(key: tuple[str, str]) -> None:
+        nonlocal peak
+        with lock:
+            running[key] = running.get(key, 0) + 1
+            assert running[key] == 1, f"{key} reconciled twice at once"
+            peak = max(peak, sum(running.values()))
+        time.sleep(0.01)
+        with lock:
+            running[key] -= 1
+            done.append(key)
+
+    threads = run_workers(queue, 3, work)
+    keys = [(f"ns-{i % 4}", f"ht-{i % 10}") for i in range(200)]
+    for key in keys:
+        queue.add(key)
+    eventually(lambda: set(done) >= set(keys) and len(queue) == 0, timeout=10)
+    queue.close()
+    for thread in threads:
+        thread.join(timeout=5)
+    assert peak <= 3
+    assert len(done) < len(keys)  # coalesced: far fewer reconciles than events
+
+
+def test_a_worker_survives_a_failing_reconcile_and_retries_it() -> None:
+    queue = WorkQueue(backoff=Backoff(base=0.01, cap=0.05, jitter=0))
+    attempts = []
+
+    def work(key: tuple[str, str]) -> None:
+        attempts.append(time.monotonic())
+        if len(attempts) < 4:
+            raise RuntimeError("the API answered 503")
+
+    threads = run_workers(queue, 1, work)
+    queue.add(("ns", "a"))
+    eventually(lambda: len(attempts) == 4, timeout=5)
+    assert queue.failures(("ns", "a")) == 0
+    gaps = [b - a for a, b in zip(attempts, attempts[1:], strict=False)]
+    assert all(gap >= 0.009 for gap in gaps), gaps
+    queue.close()
+    for thread in threads:
+        thread.join(timeout=5)
