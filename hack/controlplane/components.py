@@ -192,6 +192,10 @@ def controller_manager(
         f"--service-cluster-ip-range={SERVICE_CIDR}",
         # The HPA acts on fresh metrics sooner than the 15 s default: tests wait less.
         "--horizontal-pod-autoscaler-sync-period=5s",
+        # At the default 20 requests/s the controllers, not the operator, would set the
+        # pace when hundreds of HandTrackers start at once (benchmarks/bench_operator.py).
+        "--kube-api-qps=200",
+        "--kube-api-burst=400",
     ]
 
 

@@ -1,6 +1,6 @@
-"""kopf registrations. Every trigger queues the whole HandTracker for a reconcile; none
-carries logic. The work queue (workqueue.py) coalesces the events and its worker threads
-reconcile, one at a time per HandTracker.
+"""kopf registrations. Every watch event updates the store and queues its HandTracker for
+a reconcile; none carries logic. The work queue (workqueue.py) coalesces the events and
+its worker threads reconcile, one at a time per HandTracker, reading only the store.
 
 Only watch-event handlers are used (no create/update/timer handlers): kopf then adds no
 finalizer and no last-handled-configuration annotation, so `kubectl delete` never waits
@@ -14,26 +14,32 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 import kopf
 import prometheus_client
 
-from . import identity, kube
+from . import builders, identity, kube
 from .metrics import Metrics
 from .reconcile import Reconciler
 from .settings import OperatorConfig, tune
+from .store import Store
 from .workqueue import WorkQueue, run_workers
 
 OWNED = {identity.MANAGED_BY_LABEL: identity.MANAGER}
-CHILDREN = (
-    ("", "v1", "configmaps"),
-    ("apps", "v1", "deployments"),
-    ("", "v1", "services"),
-    ("networking.k8s.io", "v1", "ingresses"),
-    ("autoscaling", "v2", "horizontalpodautoscalers"),
-    ("policy", "v1", "poddisruptionbudgets"),
-    ("", "v1", "pods"),  # pod failures (CrashLoopBackOff …) are reported in status
-)
+OWNED_SELECTOR = f"{identity.MANAGED_BY_LABEL}={identity.MANAGER}"
+# What the store holds besides the HandTrackers: the children, and their pods (whose
+# failures, such as CrashLoopBackOff, are reported in status).
+WATCHED = (*builders.KINDS, "Pod")
+# How long start-up waits between attempts to fill the store while the API is away.
+FILL_RETRY_SECONDS = 2.0
+
+
+def _group_version(kind: str) -> tuple[str, str]:
+    """("apps", "v1") from kube.PATHS' "/apis/apps/v1"; ("", "v1") from "/api/v1"."""
+    parts = kube.PATHS[kind][0].strip("/").split("/")
+    return ("", parts[1]) if parts[0] == "api" else (parts[1], parts[2])
 
 
 @kopf.on.startup()
@@ -46,11 +52,21 @@ async def start(settings: kopf.OperatorSettings, memo: kopf.Memo, logger: loggin
     if config.metrics_port:
         prometheus_client.start_http_server(config.metrics_port, addr=config.metrics_address,
                                             registry=metrics.registry)
-    reconciler = Reconciler(kube.Kube(kube.load_client()), metrics, config.default_image)
-    memo.reconciler = reconciler
+    client = kube.Kube(kube.load_client())
+    store = Store()
+    # No reconcile may see a half-filled store: fill it before the workers start.
+    while True:
+        try:
+            await asyncio.to_thread(_fill, client, store, config)
+            break
+        except Exception as exc:
+            logger.warning("Failed to list the watched objects, retrying: %s", exc)
+            await asyncio.sleep(FILL_RETRY_SECONDS)
+    memo.store = store
+    memo.reconciler = Reconciler(client, store, metrics, config.default_image)
     memo.queue = WorkQueue(on_start=metrics.queue_started)
-    run_workers(memo.queue, config.concurrency, lambda key: reconciler.run(*key))
-    memo.resync = asyncio.create_task(_resync(memo.reconciler, memo.queue, config, logger))
+    run_workers(memo.queue, config.concurrency, lambda key: memo.reconciler.run(*key))
+    memo.resync = asyncio.create_task(_resync(client, store, memo.queue, config, logger))
 
 
 @kopf.on.cleanup()
@@ -62,36 +78,50 @@ async def stop(memo: kopf.Memo, **_: object) -> None:
 
 
 @kopf.on.event(identity.GROUP, identity.VERSION, identity.PLURAL)
-async def handtracker_event(type: str, namespace: str, name: str, memo: kopf.Memo,
-                            **_: object) -> None:
+async def handtracker_event(type: str, event: kopf.RawEvent, namespace: str, name: str,
+                            memo: kopf.Memo, **_: object) -> None:
+    memo.store.event(identity.KIND, type, event["object"])
     if type == "DELETED":
         memo.queue.forget((namespace, name))
     else:
         memo.queue.add((namespace, name))
 
 
-async def _on_child(namespace: str, labels: dict[str, str], memo: kopf.Memo,
-                    **_: object) -> None:
-    owner = labels.get(identity.INSTANCE_LABEL)
-    if owner:
-        memo.queue.add((namespace, owner))
+def _child_handler(kind: str) -> Callable[..., Coroutine[Any, Any, None]]:
+    async def on_child(type: str, event: kopf.RawEvent, namespace: str,
+                       labels: dict[str, str], memo: kopf.Memo, **_: object) -> None:
+        memo.store.event(kind, type, event["object"])
+        owner = labels.get(identity.INSTANCE_LABEL)
+        if owner:
+            memo.queue.add((namespace, owner))
+
+    return on_child
 
 
-for _group, _version, _plural in CHILDREN:
-    kopf.on.event(_group, _version, _plural, labels=OWNED, id=f"child-{_plural}")(_on_child)
+for _kind in WATCHED:
+    _group, _version = _group_version(_kind)
+    kopf.on.event(_group, _version, kube.PATHS[_kind][1], labels=OWNED,
+                  id=f"child-{kube.PATHS[_kind][1]}")(_child_handler(_kind))
 
 
-async def _resync(reconciler: Reconciler, queue: WorkQueue, config: OperatorConfig,
-                  logger: logging.Logger) -> None:
+def _fill(client: kube.Kube, store: Store, config: OperatorConfig) -> None:
+    """One list per kind replaces the store's copies (at start-up and at each resync)."""
     namespaces = list(config.namespaces) or None
+    store.replace(identity.KIND, client.list_kind(identity.KIND, namespaces), namespaces)
+    for kind in WATCHED:
+        store.replace(kind, client.list_kind(kind, namespaces, OWNED_SELECTOR), namespaces)
+
+
+async def _resync(client: kube.Kube, store: Store, queue: WorkQueue, config: OperatorConfig,
+                  logger: logging.Logger) -> None:
     while True:
         await asyncio.sleep(config.resync_seconds)
         try:
-            bodies = await asyncio.to_thread(reconciler.kube.list_handtrackers, namespaces)
+            await asyncio.to_thread(_fill, client, store, config)
         except Exception as exc:  # keep the loop alive through API outages
-            logger.warning("Failed to list HandTrackers for the resync: %s", exc)
+            logger.warning("Failed to list the watched objects for the resync: %s", exc)
             continue
-        for body in bodies:
-            queue.add((body["metadata"]["namespace"], body["metadata"]["name"]))
-        logger.debug("Queued %d HandTracker(s) for the resync", len(bodies))
-
+        keys = store.handtrackers()
+        for key in keys:
+            queue.add(key)
+        logger.debug("Queued %d HandTracker(s) for the resync", len(keys))

@@ -49,36 +49,18 @@ class Kube:
         self._client = client
         self._instance = socket.gethostname()
 
-    # -- reads -------------------------------------------------------------------------
-    def get_handtracker(self, namespace: str, name: str) -> dict[str, Any] | None:
-        try:
-            return self._call("GET", _path(identity.KIND, namespace, name))
-        except ApiException as exc:
-            if exc.status == 404:
-                return None
-            raise
-
-    def list_handtrackers(self, namespaces: Iterable[str] | None) -> list[dict[str, Any]]:
-        """Every HandTracker in the given namespaces (None: the whole cluster)."""
-        prefix, plural = PATHS[identity.KIND]
+    # -- reads: only lists, to fill the store (store.py) ----------------------------------
+    def list_kind(self, kind: str, namespaces: Iterable[str] | None,
+                  selector: str = "") -> list[dict[str, Any]]:
+        """Every object of `kind` in the namespaces (None: the whole cluster)."""
+        query = [("labelSelector", selector)] if selector else []
+        prefix, plural = PATHS[kind]
         if namespaces is None:
-            return self._call("GET", f"{prefix}/{plural}")["items"]
+            return self._call("GET", f"{prefix}/{plural}", query=query)["items"]
         items: list[dict[str, Any]] = []
         for ns in namespaces:
-            items += self._call("GET", _path(identity.KIND, ns))["items"]
+            items += self._call("GET", _path(kind, ns), query=query)["items"]
         return items
-
-    def observe(self, ident: Identity, kinds: Iterable[str]) -> dict[str, dict[str, Any] | None]:
-        """kind -> the live child controlled by this HandTracker, from one list per kind."""
-        observed: dict[str, dict[str, Any] | None] = {}
-        for kind in kinds:
-            items = self._list(kind, ident.namespace, ident.children_selector)
-            owned = [i for i in items if _controlled_by(i, ident.uid)]
-            observed[kind] = next((i for i in owned if _is_primary(kind, i, ident)), None)
-        return observed
-
-    def pods(self, ident: Identity) -> list[dict[str, Any]]:
-        return self._list("Pod", ident.namespace, ident.selector_string)
 
     # -- writes ------------------------------------------------------------------------
     def apply(self, kind: str, manifest: Mapping[str, Any],
@@ -103,8 +85,9 @@ class Kube:
             if exc.status != 404:
                 raise ApplyFailed(kind, name, _reason(exc)) from exc
 
-    def patch_status(self, namespace: str, name: str, status: Mapping[str, Any]) -> None:
-        self._call(
+    def patch_status(self, namespace: str, name: str,
+                     status: Mapping[str, Any]) -> dict[str, Any]:
+        return self._call(
             "PATCH",
             _path(identity.KIND, namespace, name) + "/status",
             body={"status": status},
@@ -138,11 +121,6 @@ class Kube:
         self._call("POST", _path("Event", ident.namespace), body=body)
 
     # -- plumbing ----------------------------------------------------------------------
-    def _list(self, kind: str, namespace: str, selector: str) -> list[dict[str, Any]]:
-        return self._call("GET", _path(kind, namespace), query=[("labelSelector", selector)])[
-            "items"
-        ]
-
     def _call(
         self,
         method: str,
@@ -172,16 +150,6 @@ def _path(kind: str, namespace: str, name: str | None = None) -> str:
     prefix, plural = PATHS[kind]
     path = f"{prefix}/namespaces/{namespace}/{plural}"
     return f"{path}/{name}" if name else path
-
-
-def _controlled_by(obj: Mapping[str, Any], uid: str) -> bool:
-    refs = obj["metadata"].get("ownerReferences") or ()
-    return any(r.get("uid") == uid and r.get("controller") for r in refs)
-
-
-def _is_primary(kind: str, obj: Mapping[str, Any], ident: Identity) -> bool:
-    expected = ident.config_name if kind == "ConfigMap" else ident.name
-    return obj["metadata"]["name"] == expected
 
 
 def _reason(exc: ApiException) -> str:

@@ -21,6 +21,7 @@ from .builders import deployment
 from .errors import ApplyFailed, InvalidSpec
 from .kube import Kube
 from .metrics import Metrics
+from .store import Store
 
 log = logging.getLogger(__name__)
 # Holds a Deployment's replica count while it passes from the operator to its HPA.
@@ -36,7 +37,10 @@ class Outcome:
 
 @dataclass
 class Reconciler:
+    """Reads the HandTracker, its children and pods from `store`; writes through `kube`."""
+
     kube: Kube
+    store: Store
     metrics: Metrics
     default_image: str = spec.DEFAULT_IMAGE
 
@@ -55,7 +59,7 @@ class Reconciler:
         return outcome
 
     def _run(self, namespace: str, name: str) -> Outcome:
-        body = self.kube.get_handtracker(namespace, name)
+        body = self.store.get(identity.KIND, namespace, name)
         if body is None or body["metadata"].get("deletionTimestamp"):
             return Outcome("gone")  # the garbage collector removes the children
         old_status = body.get("status") or {}
@@ -65,7 +69,7 @@ class Reconciler:
             return self._refuse(body, str(exc))
         ident = identity.of(body, parsed.image)
         desired = builders.desired(parsed, ident)
-        observed = self.kube.observe(ident, builders.KINDS)
+        observed = self.store.observe(ident, builders.KINDS)
         settled = old_status.get("observedGeneration") == ident.generation
         actions = diff.plan(desired, observed, settled=settled)
         error = None
@@ -89,7 +93,7 @@ class Reconciler:
             if action.drift:
                 self.metrics.drift.labels(action.kind).inc()
             log.info("%s for HandTracker %s/%s", action.describe(), namespace, name)
-        derived = status.derive(parsed, ident, observed, self.kube.pods(ident), error)
+        derived = status.derive(parsed, ident, observed, self.store.pods(ident), error)
         new_status = {
             **derived.fields,
             "conditions": conditions.merge(
@@ -101,15 +105,22 @@ class Reconciler:
 
     def _hold_replicas(self, ident: identity.Identity, replicas: int) -> dict[str, Any]:
         """Sets spec.replicas under the handoff manager, which the HPA then takes over."""
-        return self.kube.apply("Deployment", deployment.replicas_handoff(ident, replicas),
-                               manager=HANDOFF_MANAGER)
+        return self._applied("Deployment", self.kube.apply(
+            "Deployment", deployment.replicas_handoff(ident, replicas), manager=HANDOFF_MANAGER))
 
     def _act(self, action: diff.Action, ident: identity.Identity) -> dict[str, Any] | None:
         if action.verb == "delete":
             self.kube.delete(action.kind, ident.namespace, action.name)
+            self.store.remove(action.kind, ident.namespace, action.name)
             return None
         assert action.manifest is not None
-        return self.kube.apply(action.kind, action.manifest)
+        return self._applied(action.kind, self.kube.apply(action.kind, action.manifest))
+
+    def _applied(self, kind: str, live: dict[str, Any]) -> dict[str, Any]:
+        """What a write returned goes into the store at once: the next reconcile must not
+        act on the copy from before it, whatever the watch has delivered by then."""
+        self.store.upsert(kind, live)
+        return live
 
     def _refuse(self, body: Mapping[str, Any], message: str) -> Outcome:
         meta = body["metadata"]
@@ -142,7 +153,8 @@ class Reconciler:
         changed = any(old.get(key) != value for key, value in new.items())
         if changed:
             try:
-                self.kube.patch_status(ident.namespace, ident.name, new)
+                self._applied(identity.KIND,
+                              self.kube.patch_status(ident.namespace, ident.name, new))
             except ApiException as exc:
                 if exc.status == 404:
                     return False

@@ -1,0 +1,199 @@
+"""In-memory copies of the HandTrackers, their children and their pods, fed by the
+watches kopf runs, so that a reconcile reads nothing from the API.
+
+- Only the fields the operator uses are kept (slim()): no managedFields beyond who
+  applied a Deployment's replicas, no pod specs, no last-applied annotations.
+- An event older than the copy held (by resourceVersion) is ignored, so events and
+  lists arriving out of order never move an object back in time.
+- `replace()` takes a fresh list of one kind: the operator lists every kind before its
+  workers start (so no reconcile sees a half-filled store) and again at each resync,
+  which also drops objects whose deletion a watch restart (410 Gone) hid.
+- Every method is thread-safe: kopf's event loop writes, the worker threads read.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from . import identity
+
+Obj = dict[str, Any]
+ObjKey = tuple[str, str, str]  # (kind, namespace, name)
+
+# Big annotations nothing here reads.
+_DROPPED_ANNOTATIONS = ("kubectl.kubernetes.io/last-applied-configuration",)
+_METADATA = ("name", "namespace", "uid", "resourceVersion", "generation", "labels",
+             "ownerReferences", "deletionTimestamp", "creationTimestamp")
+
+
+def slim(kind: str, body: Mapping[str, Any]) -> Obj:
+    """The fields of `body` that the reconcile, the diff and status derivation read."""
+    meta = body.get("metadata") or {}
+    kept: Obj = {"metadata": {k: copy.deepcopy(meta[k]) for k in _METADATA if k in meta}}
+    annotations = {k: v for k, v in (meta.get("annotations") or {}).items()
+                   if k not in _DROPPED_ANNOTATIONS}
+    if annotations:
+        kept["metadata"]["annotations"] = annotations
+    if kind == "Deployment":
+        managers = _replica_managers(meta.get("managedFields") or ())
+        if managers:
+            kept["metadata"]["managedFields"] = managers
+    if kind != "Pod":  # a pod's spec is never read, only its status
+        for field in ("spec", "data"):
+            if field in body:
+                kept[field] = copy.deepcopy(body[field])
+    if "status" in body:
+        kept["status"] = copy.deepcopy(body["status"])
+    return kept
+
+
+def _replica_managers(entries: Iterable[Mapping[str, Any]]) -> list[Obj]:
+    """managedFields reduced to the entries that own spec.replicas (diff.owns_replicas)."""
+    return [
+        {"manager": e.get("manager"), "operation": e.get("operation"),
+         "fieldsV1": {"f:spec": {"f:replicas": {}}}}
+        for e in entries
+        if "f:replicas" in (((e.get("fieldsV1") or {}).get("f:spec")) or {})
+    ]
+
+
+def _version(obj: Mapping[str, Any]) -> int | None:
+    try:
+        return int(obj["metadata"]["resourceVersion"])
+    except (KeyError, TypeError, ValueError):
+        return None  # opaque: then the newest arrival wins
+
+
+def _newer(new: Mapping[str, Any], old: Mapping[str, Any] | None) -> bool:
+    if old is None:
+        return True
+    a, b = _version(new), _version(old)
+    return a is None or b is None or a >= b
+
+
+class Store:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._objects: dict[ObjKey, Obj] = {}
+        # (namespace, instance label) -> keys of the pods of one HandTracker
+        self._pods: dict[tuple[str, str], set[ObjKey]] = {}
+        # The resourceVersion of the last deletion seen per key: a list older than it
+        # must not bring the object back.
+        self._deleted: dict[ObjKey, int | None] = {}
+
+    # -- writes ------------------------------------------------------------------------
+    def upsert(self, kind: str, body: Mapping[str, Any]) -> None:
+        obj = slim(kind, body)
+        key = _key(kind, obj)
+        with self._lock:
+            if _newer(obj, self._objects.get(key)):
+                self._deleted.pop(key, None)
+                self._put(key, obj)
+
+    def remove(self, kind: str, namespace: str, name: str, version: int | None = None) -> None:
+        """Forgets an object; `version` is its resourceVersion at deletion, if known."""
+        with self._lock:
+            key = (kind, namespace, name)
+            old = self._objects.get(key)
+            self._deleted[key] = version if version is not None else (
+                _version(old) if old else None)
+            self._drop(key)
+
+    def event(self, kind: str, type_: str | None, body: Mapping[str, Any]) -> None:
+        """A watch event as kopf delivers it (type None: seen in a listing)."""
+        if type_ == "DELETED":
+            meta = body["metadata"]
+            self.remove(kind, meta["namespace"], meta["name"], _version(body))
+        else:
+            self.upsert(kind, body)
+
+    def replace(self, kind: str, items: Iterable[Mapping[str, Any]],
+                namespaces: Iterable[str] | None = None) -> None:
+        """Makes the copies of `kind` (in `namespaces`, or everywhere) those of a fresh
+        list. A copy newer than the listed one (an event that came meanwhile) stays."""
+        listed = {_key(kind, slim(kind, item)): slim(kind, item) for item in items}
+        scope = set(namespaces) if namespaces is not None else None
+        with self._lock:
+            for key in [k for k in self._objects if k[0] == kind]:
+                if key not in listed and (scope is None or key[1] in scope):
+                    self._drop(key)
+            for key, obj in listed.items():
+                if self._deleted_after(key, obj):
+                    continue  # the list was taken before a deletion already seen
+                if _newer(obj, self._objects.get(key)):
+                    self._put(key, obj)
+            self._deleted = {k: v for k, v in self._deleted.items() if k[0] != kind}
+
+    # -- reads (copies: callers may change what they get) ---------------------------------
+    def get(self, kind: str, namespace: str, name: str) -> Obj | None:
+        with self._lock:
+            obj = self._objects.get((kind, namespace, name))
+            return copy.deepcopy(obj) if obj is not None else None
+
+    def handtrackers(self) -> list[tuple[str, str]]:
+        with self._lock:
+            return [(ns, name) for kind, ns, name in self._objects if kind == identity.KIND]
+
+    def observe(self, ident: identity.Identity, kinds: Iterable[str]) -> dict[str, Obj | None]:
+        """kind -> the child of that kind controlled by this HandTracker, if any."""
+        observed: dict[str, Obj | None] = {}
+        for kind in kinds:
+            name = ident.config_name if kind == "ConfigMap" else ident.name
+            obj = self.get(kind, ident.namespace, name)
+            observed[kind] = obj if obj is not None and _controlled_by(obj, ident.uid) else None
+        return observed
+
+    def pods(self, ident: identity.Identity) -> list[Obj]:
+        with self._lock:
+            keys = sorted(self._pods.get((ident.namespace, ident.name), ()))
+            return [copy.deepcopy(self._objects[k]) for k in keys]
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._objects)
+
+    def counts(self) -> dict[str, int]:
+        with self._lock:
+            found: dict[str, int] = {}
+            for kind, _, _ in self._objects:
+                found[kind] = found.get(kind, 0) + 1
+            return found
+
+    # -- internals (lock held) -------------------------------------------------------------
+    def _deleted_after(self, key: ObjKey, obj: Obj) -> bool:
+        if key not in self._deleted:
+            return False
+        gone, listed = self._deleted[key], _version(obj)
+        return gone is None or listed is None or listed <= gone
+
+    def _put(self, key: ObjKey, obj: Obj) -> None:
+        self._drop(key)
+        self._objects[key] = obj
+        if key[0] == "Pod":
+            instance = (obj["metadata"].get("labels") or {}).get(identity.INSTANCE_LABEL)
+            if instance:
+                self._pods.setdefault((key[1], instance), set()).add(key)
+
+    def _drop(self, key: ObjKey) -> None:
+        old = self._objects.pop(key, None)
+        if old is not None and key[0] == "Pod":
+            instance = (old["metadata"].get("labels") or {}).get(identity.INSTANCE_LABEL)
+            members = self._pods.get((key[1], instance or ""))
+            if members is not None:
+                members.discard(key)
+                if not members:
+                    del self._pods[(key[1], instance or "")]
+
+
+def _key(kind: str, obj: Mapping[str, Any]) -> ObjKey:
+    meta = obj["metadata"]
+    return kind, meta["namespace"], meta["name"]
+
+
+def _controlled_by(obj: Mapping[str, Any], uid: str) -> bool:
+    refs = obj["metadata"].get("ownerReferences") or ()
+    return any(r.get("uid") == uid and r.get("controller") for r in refs)
+

@@ -1,0 +1,197 @@
+"""The reconciler against an in-memory Kubernetes: the store is fed as a watch would feed
+it, and the fake API counts every call. Covers create, the steady state (no reads, no
+writes), drift, a spec change, an invalid spec, a write failing halfway, and a
+HandTracker deleted before its status is written."""
+
+from __future__ import annotations
+
+import copy
+import itertools
+from collections.abc import Mapping
+from typing import Any
+
+import pytest
+from handtracker_operator import identity
+from handtracker_operator.errors import ApplyFailed
+from handtracker_operator.events import Event
+from handtracker_operator.metrics import Metrics
+from handtracker_operator.reconcile import Reconciler
+from handtracker_operator.store import Store
+from kubernetes.client.exceptions import ApiException
+
+
+class FakeKube:
+    """Writes only, like the operator's Kube once reads come from the store. Each change
+    is delivered to the store as the watch would deliver it."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.objects: dict[tuple[str, str, str], dict[str, Any]] = {}
+        self.versions = itertools.count(100)
+        self.writes: list[tuple[str, str, str]] = []
+        self.events: list[Event] = []
+        self.fail_apply: set[str] = set()  # kinds whose apply fails
+        self.status_gone = False
+
+    def _stored(self, kind: str, obj: dict[str, Any]) -> dict[str, Any]:
+        obj["metadata"]["resourceVersion"] = str(next(self.versions))
+        meta = obj["metadata"]
+        self.objects[(kind, meta["namespace"], meta["name"])] = obj
+        self.store.event(kind, "MODIFIED", copy.deepcopy(obj))
+        return copy.deepcopy(obj)
+
+    def create_handtracker(self, name: str, spec: Mapping[str, Any]) -> None:
+        self._stored(identity.KIND, {
+            "apiVersion": identity.API_VERSION, "kind": identity.KIND,
+            "metadata": {"name": name, "namespace": "ns", "uid": f"uid-{name}",
+                         "generation": 1},
+            "spec": dict(spec),
+        })
+
+    def edit(self, kind: str, name: str, change: Any) -> None:
+        """A change made by someone else (kubectl, a controller)."""
+        obj = copy.deepcopy(self.objects[(kind, "ns", name)])
+        change(obj)
+        self._stored(kind, obj)
+
+    # -- the Kube interface the reconciler uses ------------------------------------------
+    def apply(self, kind: str, manifest: Mapping[str, Any],
+              manager: str = identity.MANAGER) -> dict[str, Any]:
+        name = manifest["metadata"]["name"]
+        if kind in self.fail_apply:
+            raise ApplyFailed(kind, name, "the server was unable to handle the request")
+        self.writes.append(("apply", kind, name))
+        live = copy.deepcopy(self.objects.get((kind, "ns", name))) or {"status": {}}
+        merged = {**live, **copy.deepcopy(dict(manifest))}
+        merged["metadata"] = {**live.get("metadata", {}), **manifest["metadata"]}
+        if "spec" in live and "spec" in manifest:
+            merged["spec"] = {**live["spec"], **manifest["spec"]}
+        return self._stored(kind, merged)
+
+    def delete(self, kind: str, namespace: str, name: str) -> None:
+        self.writes.append(("delete", kind, name))
+        obj = self.objects.pop((kind, namespace, name), None)
+        if obj is not None:
+            self.store.event(kind, "DELETED", obj)
+
+    def patch_status(self, namespace: str, name: str,
+                     status: Mapping[str, Any]) -> dict[str, Any]:
+        if self.status_gone:
+            raise ApiException(status=404, reason="Not Found")
+        self.writes.append(("status", identity.KIND, name))
+        obj = copy.deepcopy(self.objects[(identity.KIND, namespace, name)])
+        obj["status"] = {**obj.get("status", {}), **copy.deepcopy(dict(status))}
+        return self._stored(identity.KIND, obj)
+
+    def post_event(self, ident: identity.Identity, event: Event) -> None:
+        self.events.append(event)
+
+    def __getattr__(self, name: str) -> Any:
+        raise AssertionError(f"the reconciler called Kube.{name}: a read from the API")
+
+
+SPEC = {"image": "img:1", "replicas": 2}
+
+
+@pytest.fixture
+def world() -> tuple[FakeKube, Reconciler]:
+    store = Store()
+    kube = FakeKube(store)
+    return kube, Reconciler(kube, store, Metrics(), "img:default")  # type: ignore[arg-type]
+
+
+def _ready(kube: FakeKube, name: str = "hands") -> dict[str, Any]:
+    conditions = kube.objects[(identity.KIND, "ns", name)]["status"]["conditions"]
+    return next(c for c in conditions if c["type"] == "Ready")
+
+
+def test_create_then_a_steady_state_without_reads_or_writes(world) -> None:
+    kube, reconciler = world
+    kube.create_handtracker("hands", SPEC)
+    outcome = reconciler.run("ns", "hands")
+    assert outcome.result == "ok"
+    applied = {kind for verb, kind, _ in kube.writes if verb == "apply"}
+    assert applied == {"ConfigMap", "Deployment", "Service", "PodDisruptionBudget"}
+    assert ("status", identity.KIND, "hands") in kube.writes
+    assert "Created" in {e.reason for e in kube.events}
+    status = kube.objects[(identity.KIND, "ns", "hands")]["status"]
+    assert status["observedGeneration"] == 1
+
+    kube.writes.clear()
+    for _ in range(3):
+        assert reconciler.run("ns", "hands").actions == ()
+    assert kube.writes == []  # FakeKube has no reads at all: any would have failed
+
+
+def test_drift_is_corrected_and_counted(world) -> None:
+    kube, reconciler = world
+    kube.create_handtracker("hands", SPEC)
+    reconciler.run("ns", "hands")
+    kube.writes.clear()
+    kube.edit("Service", "hands", lambda svc: svc["spec"].update(type="NodePort"))
+    outcome = reconciler.run("ns", "hands")
+    assert [(a.verb, a.kind, a.drift) for a in outcome.actions] == [("update", "Service", True)]
+    assert kube.objects[("Service", "ns", "hands")]["spec"]["type"] == "ClusterIP"
+    drift = reconciler.metrics.drift.labels("Service")._value.get()
+    assert drift == 1
+
+
+def test_a_spec_change_updates_the_children(world) -> None:
+    kube, reconciler = world
+    kube.create_handtracker("hands", SPEC)
+    reconciler.run("ns", "hands")
+
+    def scale(ht: dict[str, Any]) -> None:
+        ht["spec"]["replicas"] = 3
+        ht["metadata"]["generation"] = 2
+
+    kube.edit(identity.KIND, "hands", scale)
+    outcome = reconciler.run("ns", "hands")
+    assert ("update", "Deployment", False) in [(a.verb, a.kind, a.drift) for a in outcome.actions]
+    assert kube.objects[("Deployment", "ns", "hands")]["spec"]["replicas"] == 3
+    status = kube.objects[(identity.KIND, "ns", "hands")]["status"]
+    assert status["observedGeneration"] == 2
+
+
+def test_an_invalid_spec_writes_status_only(world) -> None:
+    kube, reconciler = world
+    kube.create_handtracker("odd", {**SPEC, "resources": {"requests": {"cpu": "2"},
+                                                           "limits": {"cpu": "1"}}})
+    outcome = reconciler.run("ns", "odd")
+    assert outcome.result == "invalid"
+    assert kube.writes == [("status", identity.KIND, "odd")]
+    ready = _ready(kube, "odd")
+    assert (ready["status"], ready["reason"]) == ("False", "InvalidSpec")
+    assert "spec.resources.requests.cpu" in ready["message"]
+
+
+def test_a_write_failing_halfway_is_reported_and_the_next_run_finishes(world) -> None:
+    kube, reconciler = world
+    kube.create_handtracker("hands", SPEC)
+    kube.fail_apply = {"Service"}
+    outcome = reconciler.run("ns", "hands")
+    assert outcome.result == "error"
+    assert [a.kind for a in outcome.actions] == ["ConfigMap", "Deployment"]
+    ready = _ready(kube)
+    assert (ready["status"], ready["reason"]) == ("False", "ReconcileError")
+    assert "Service hands" in ready["message"]
+
+    kube.fail_apply = set()
+    outcome = reconciler.run("ns", "hands")
+    assert outcome.result == "ok"
+    assert [a.kind for a in outcome.actions] == ["Service", "PodDisruptionBudget"]
+    assert _ready(kube)["reason"] != "ReconcileError"
+
+
+def test_a_handtracker_deleted_before_its_status_is_written(world) -> None:
+    kube, reconciler = world
+    kube.create_handtracker("hands", SPEC)
+    kube.status_gone = True  # deleted between the read and the status write
+    outcome = reconciler.run("ns", "hands")
+    assert outcome.result == "ok" and not outcome.status_written
+
+
+def test_a_deleted_handtracker_is_left_to_the_garbage_collector(world) -> None:
+    kube, reconciler = world
+    assert reconciler.run("ns", "never-created").result == "gone"
+    assert kube.writes == []
