@@ -12,11 +12,12 @@ def node_names() -> list[str]:
     return [f"kwok-node-{i}" for i in range(NODE_COUNT)]
 
 
-def manifest() -> dict:
-    """A v1 List of the Node objects, with capacity set at creation (kwok keeps it)."""
+def manifest(names: list[str] | None = None) -> dict:
+    """A v1 List of the Node objects (ours, or `names`), with capacity set at creation
+    (kwok keeps it)."""
     key, value = KWOK_NODE_ANNOTATION
     items = []
-    for name in node_names():
+    for name in names or node_names():
         items.append(
             {
                 "apiVersion": "v1",

@@ -15,7 +15,13 @@ import os
 import kopf
 
 from . import handlers  # noqa: F401  (registers the handlers)
-from .settings import DEFAULT_CONCURRENCY, DEFAULT_RESYNC_SECONDS, OperatorConfig
+from .settings import (
+    DEFAULT_API_BURST,
+    DEFAULT_API_QPS,
+    DEFAULT_CONCURRENCY,
+    DEFAULT_RESYNC_SECONDS,
+    OperatorConfig,
+)
 from .spec import DEFAULT_IMAGE
 
 
@@ -49,6 +55,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--concurrency", type=int,
                         default=int(env.get("HANDTRACKER_CONCURRENCY", DEFAULT_CONCURRENCY)),
                         help="HandTrackers reconciled at the same time (default: %(default)s)")
+    parser.add_argument("--api-qps", type=float,
+                        default=float(env.get("HANDTRACKER_API_QPS", DEFAULT_API_QPS)),
+                        help="average API requests per second of reconciles and resyncs, "
+                             "0 for no limit (default: %(default)s)")
+    parser.add_argument("--api-burst", type=int,
+                        default=int(env.get("HANDTRACKER_API_BURST", DEFAULT_API_BURST)),
+                        help="API requests allowed at once above that rate "
+                             "(default: %(default)s)")
     parser.add_argument("--verbose", action="store_true", help="debug logging")
     return parser.parse_args(argv)
 
@@ -65,6 +79,8 @@ def main(argv: list[str] | None = None) -> None:
         namespaces=tuple(args.namespace),
         resync_seconds=args.resync_seconds,
         concurrency=max(1, args.concurrency),
+        api_qps=args.api_qps,
+        api_burst=args.api_burst,
         metrics_port=args.metrics_port,
         metrics_address=args.metrics_address,
     )

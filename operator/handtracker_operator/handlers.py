@@ -22,6 +22,7 @@ import prometheus_client
 
 from . import builders, identity, kube
 from .metrics import Metrics
+from .ratelimit import TokenBucket
 from .reconcile import Reconciler
 from .settings import OperatorConfig, tune
 from .store import Store
@@ -52,8 +53,10 @@ async def start(settings: kopf.OperatorSettings, memo: kopf.Memo, logger: loggin
     if config.metrics_port:
         prometheus_client.start_http_server(config.metrics_port, addr=config.metrics_address,
                                             registry=metrics.registry)
-    client = kube.Kube(kube.load_client())
+    client = kube.Kube(kube.load_client(), TokenBucket(config.api_qps, config.api_burst),
+                       metrics.api_request)
     store = Store()
+    metrics.watch_store(store.counts)
     # No reconcile may see a half-filled store: fill it before the workers start.
     while True:
         try:
@@ -66,7 +69,8 @@ async def start(settings: kopf.OperatorSettings, memo: kopf.Memo, logger: loggin
     memo.reconciler = Reconciler(client, store, metrics, config.default_image)
     memo.queue = WorkQueue(on_start=metrics.queue_started)
     run_workers(memo.queue, config.concurrency, lambda key: memo.reconciler.run(*key))
-    memo.resync = asyncio.create_task(_resync(client, store, memo.queue, config, logger))
+    memo.resync = asyncio.create_task(
+        _resync(client, store, memo.queue, config, metrics, logger))
 
 
 @kopf.on.cleanup()
@@ -104,24 +108,33 @@ for _kind in WATCHED:
                   id=f"child-{kube.PATHS[_kind][1]}")(_child_handler(_kind))
 
 
-def _fill(client: kube.Kube, store: Store, config: OperatorConfig) -> None:
-    """One list per kind replaces the store's copies (at start-up and at each resync)."""
+def _fill(client: kube.Kube, store: Store, config: OperatorConfig) -> set[tuple[str, str]]:
+    """One list per kind replaces the store's copies (at start-up and at each resync).
+    Returns the HandTrackers whose objects differed from the store's copies."""
     namespaces = list(config.namespaces) or None
-    store.replace(identity.KIND, client.list_kind(identity.KIND, namespaces), namespaces)
+    touched = store.replace(identity.KIND, client.list_kind(identity.KIND, namespaces),
+                            namespaces)
     for kind in WATCHED:
-        store.replace(kind, client.list_kind(kind, namespaces, OWNED_SELECTOR), namespaces)
+        touched |= store.replace(kind, client.list_kind(kind, namespaces, OWNED_SELECTOR),
+                                 namespaces)
+    return touched
 
 
 async def _resync(client: kube.Kube, store: Store, queue: WorkQueue, config: OperatorConfig,
-                  logger: logging.Logger) -> None:
+                  metrics: Metrics, logger: logging.Logger) -> None:
     while True:
         await asyncio.sleep(config.resync_seconds)
+        metrics.resyncs.inc()
         try:
-            await asyncio.to_thread(_fill, client, store, config)
+            touched = await asyncio.to_thread(_fill, client, store, config)
         except Exception as exc:  # keep the loop alive through API outages
             logger.warning("Failed to list the watched objects for the resync: %s", exc)
             continue
-        keys = store.handtrackers()
-        for key in keys:
-            queue.add(key)
-        logger.debug("Queued %d HandTracker(s) for the resync", len(keys))
+        # Level-based: only what the lists show the watches missed needs a reconcile
+        # (a HandTracker deleted meanwhile is queued too, and found gone).
+        for key in touched:
+            if key[1]:
+                queue.add(key)
+        if touched:
+            logger.info("Resync found %d HandTracker(s) whose objects the watches had "
+                        "missed", len(touched))

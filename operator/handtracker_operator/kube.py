@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime
 import json
 import socket
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import kubernetes
@@ -19,6 +19,7 @@ from . import identity
 from .errors import ApplyFailed
 from .events import Event
 from .identity import Identity
+from .ratelimit import TokenBucket
 
 # kind -> (API path prefix, plural)
 PATHS = {
@@ -32,7 +33,8 @@ PATHS = {
     "Event": ("/api/v1", "events"),
     identity.KIND: (f"/apis/{identity.API_VERSION}", identity.PLURAL),
 }
-REQUEST_TIMEOUT = 30  # seconds; a hung request must not block a reconcile forever
+# Seconds; a hung request must not block a worker forever (the queue retries it).
+REQUEST_TIMEOUT = 30
 
 
 def load_client() -> kubernetes.client.ApiClient:
@@ -45,8 +47,14 @@ def load_client() -> kubernetes.client.ApiClient:
 
 
 class Kube:
-    def __init__(self, client: kubernetes.client.ApiClient) -> None:
+    """Writes, and the lists that fill the store; every request passes the rate limit
+    and is counted by verb and status code."""
+
+    def __init__(self, client: kubernetes.client.ApiClient, limiter: TokenBucket,
+                 count: Callable[[str, str], None] = lambda verb, code: None) -> None:
         self._client = client
+        self._limiter = limiter
+        self._count = count
         self._instance = socket.gethostname()
 
     # -- reads: only lists, to fill the store (store.py) ----------------------------------
@@ -129,6 +137,7 @@ class Kube:
         query: list[tuple[str, str]] | None = None,
         content_type: str = "application/json",
     ) -> Any:
+        self._limiter.acquire()
         method_, url, headers, body_, _ = self._client.param_serialize(
             method,
             path,
@@ -137,9 +146,14 @@ class Kube:
             body=body,
             auth_settings=["BearerToken"],
         )
-        response = self._client.call_api(
-            method_, url, header_params=headers, body=body_, _request_timeout=REQUEST_TIMEOUT
-        )
+        try:
+            response = self._client.call_api(
+                method_, url, header_params=headers, body=body_, _request_timeout=REQUEST_TIMEOUT
+            )
+        except Exception:
+            self._count(method, "error")  # no answer: connection refused, timeout
+            raise
+        self._count(method, str(response.status))
         data = response.read()
         if not 200 <= response.status < 300:
             raise ApiException(http_resp=response)

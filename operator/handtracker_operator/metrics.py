@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
 
 
 @dataclass(frozen=True)
@@ -29,6 +32,14 @@ class Metrics:
             "Time a HandTracker waited in the work queue before its reconcile started.",
             registry=self.registry,
             buckets=(0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)))
+        set_(self, "api_requests", Counter(
+            "handtracker_operator_api_requests",
+            "Requests the operator's reconciles and resyncs sent to the API server, by HTTP "
+            "verb and status code (watches are kopf's and not counted).",
+            ["verb", "code"], registry=self.registry))
+        set_(self, "resyncs", Counter(
+            "handtracker_operator_resyncs", "Periodic resyncs (one list per watched kind).",
+            registry=self.registry))
         set_(self, "drift", Counter(
             "handtracker_operator_drift_corrections", "Children restored after outside changes.",
             ["kind"], registry=self.registry))
@@ -37,3 +48,23 @@ class Metrics:
         """The work queue's hook: a key left the queue after `waited` seconds."""
         self.queue_depth.set(depth)
         self.queue_wait.observe(waited)
+
+    def api_request(self, verb: str, code: str) -> None:
+        self.api_requests.labels(verb, code).inc()
+
+    def watch_store(self, counts: Callable[[], Mapping[str, int]]) -> None:
+        """Exposes the store's object counts per kind at each scrape."""
+        self.registry.register(_StoreCollector(counts))
+
+
+class _StoreCollector(Collector):
+    def __init__(self, counts: Callable[[], Mapping[str, int]]) -> None:
+        self._counts = counts
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        family = GaugeMetricFamily(
+            "handtracker_operator_store_objects",
+            "Objects held in the operator's watch-fed store, by kind.", labels=["kind"])
+        for kind, count in sorted(self._counts().items()):
+            family.add_metric([kind], count)
+        yield family

@@ -14,6 +14,11 @@ from . import spec
 DEFAULT_RESYNC_SECONDS = 120.0
 # HandTrackers reconciled at the same time (worker threads of the work queue).
 DEFAULT_CONCURRENCY = 4
+# The operator's own requests (writes, and the lists of a resync), like client-go's QPS
+# and burst: enough for hundreds of HandTrackers converging at once, yet bounded so that
+# an operator restart with thousands of them cannot flood the API server.
+DEFAULT_API_QPS = 50.0
+DEFAULT_API_BURST = 100
 
 
 @dataclass(frozen=True)
@@ -22,6 +27,8 @@ class OperatorConfig:
     namespaces: tuple[str, ...] = ()  # empty: the whole cluster
     resync_seconds: float = DEFAULT_RESYNC_SECONDS
     concurrency: int = DEFAULT_CONCURRENCY
+    api_qps: float = DEFAULT_API_QPS
+    api_burst: int = DEFAULT_API_BURST
     metrics_port: int = 0  # 0: no metrics endpoint
     metrics_address: str = "127.0.0.1"
 
@@ -33,6 +40,8 @@ class OperatorConfig:
             namespaces=tuple(n for n in env.get("HANDTRACKER_NAMESPACES", "").split(",") if n),
             resync_seconds=float(env.get("HANDTRACKER_RESYNC_SECONDS", DEFAULT_RESYNC_SECONDS)),
             concurrency=int(env.get("HANDTRACKER_CONCURRENCY", DEFAULT_CONCURRENCY)),
+            api_qps=float(env.get("HANDTRACKER_API_QPS", DEFAULT_API_QPS)),
+            api_burst=int(env.get("HANDTRACKER_API_BURST", DEFAULT_API_BURST)),
             metrics_port=int(env.get("HANDTRACKER_METRICS_PORT", "0")),
             metrics_address=env.get("HANDTRACKER_METRICS_ADDRESS", "127.0.0.1"),
         )

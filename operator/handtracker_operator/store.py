@@ -111,21 +111,31 @@ class Store:
             self.upsert(kind, body)
 
     def replace(self, kind: str, items: Iterable[Mapping[str, Any]],
-                namespaces: Iterable[str] | None = None) -> None:
+                namespaces: Iterable[str] | None = None) -> set[tuple[str, str]]:
         """Makes the copies of `kind` (in `namespaces`, or everywhere) those of a fresh
-        list. A copy newer than the listed one (an event that came meanwhile) stays."""
-        listed = {_key(kind, slim(kind, item)): slim(kind, item) for item in items}
+        list. A copy newer than the listed one (an event that came meanwhile) stays.
+        Returns the HandTrackers (namespace, name) whose objects the list changed: what
+        the watch had missed."""
+        listed = {}
+        for item in items:
+            obj = slim(kind, item)
+            listed[_key(kind, obj)] = obj
         scope = set(namespaces) if namespaces is not None else None
+        touched: set[tuple[str, str]] = set()
         with self._lock:
             for key in [k for k in self._objects if k[0] == kind]:
                 if key not in listed and (scope is None or key[1] in scope):
+                    touched.add(_owner(key, self._objects[key]))
                     self._drop(key)
             for key, obj in listed.items():
                 if self._deleted_after(key, obj):
                     continue  # the list was taken before a deletion already seen
-                if _newer(obj, self._objects.get(key)):
+                old = self._objects.get(key)
+                if old is None or (_newer(obj, old) and _version(obj) != _version(old)):
+                    touched.add(_owner(key, obj))
                     self._put(key, obj)
             self._deleted = {k: v for k, v in self._deleted.items() if k[0] != kind}
+        return touched
 
     # -- reads (copies: callers may change what they get) ---------------------------------
     def get(self, kind: str, namespace: str, name: str) -> Obj | None:
@@ -191,6 +201,13 @@ class Store:
 def _key(kind: str, obj: Mapping[str, Any]) -> ObjKey:
     meta = obj["metadata"]
     return kind, meta["namespace"], meta["name"]
+
+
+def _owner(key: ObjKey, obj: Mapping[str, Any]) -> tuple[str, str]:
+    """The HandTracker an object belongs to: itself, or the one its instance label names."""
+    if key[0] == identity.KIND:
+        return key[1], key[2]
+    return key[1], (obj["metadata"].get("labels") or {}).get(identity.INSTANCE_LABEL, "")
 
 
 def _controlled_by(obj: Mapping[str, Any], uid: str) -> bool:

@@ -108,3 +108,18 @@ def test_reads_are_copies() -> None:
     store.upsert("Deployment", obj("hands", 1))
     store.get("Deployment", "ns", "hands")["spec"]["replicas"] = 99
     assert store.get("Deployment", "ns", "hands")["spec"]["replicas"] == 2
+
+
+def test_a_list_names_the_handtrackers_whose_objects_the_watch_missed() -> None:
+    store = Store()
+    store.upsert("Deployment", obj("hands", 3))
+    store.upsert("Deployment", obj("same", 4))
+    store.upsert("Deployment", obj("gone", 5))
+    changed = obj("hands", 9, spec={"replicas": 5})  # edited while the watch was down
+    new = obj("new", 10)
+    new["metadata"]["labels"][identity.INSTANCE_LABEL] = "new"
+    touched = store.replace("Deployment", [changed, obj("same", 4), new])
+    # All but "new" belong to HandTracker "hands": "same" is unchanged, "gone" vanished,
+    # "hands" changed; "new" appeared.
+    assert touched == {("ns", "hands"), ("ns", "new")}
+    assert store.replace("Deployment", [changed, obj("same", 4), new]) == set()
