@@ -210,6 +210,9 @@ def scheduler(bins: Binaries, layout: Layout, ports: Ports) -> list[str]:
         f"--secure-port={ports.scheduler}",
         f"--cert-dir={layout.pki / 'scheduler'}",
         "--leader-elect=false",
+        # Like the controller-manager's: the bed must not set the pace of a benchmark.
+        "--kube-api-qps=200",
+        "--kube-api-burst=400",
     ]
 
 

@@ -23,7 +23,7 @@ def derive(
     after: Iterable[Mapping[str, Any]],
 ) -> list[Event]:
     before, after = list(before or ()), list(after)
-    events = [_for_action(a) for a in actions]
+    events = _for_actions(actions)
 
     def pair(type_: str) -> tuple[Mapping[str, Any], Mapping[str, Any]]:
         return find(before, type_) or {}, find(after, type_) or {}
@@ -50,13 +50,18 @@ def derive(
     return events
 
 
-def _for_action(action: Action) -> Event:
-    if action.drift:
+def _for_actions(actions: Sequence[Action]) -> list[Event]:
+    """One Created and one Updated event per reconcile, listing its writes (an event is a
+    write to the API server too; a new HandTracker creates 3 to 5 children at once), and
+    one DriftCorrected per child that someone else changed."""
+    created = [a.describe() for a in actions if a.verb == "create" and not a.drift]
+    updated = [a.describe() for a in actions if a.verb != "create" and not a.drift]
+    events = [Event("Normal", reason, ", ".join(done))
+              for reason, done in (("Created", created), ("Updated", updated)) if done]
+    for action in (a for a in actions if a.drift):
         how = "recreated" if action.verb == "create" else "reverted"
-        return Event(
+        events.append(Event(
             "Normal", "DriftCorrected",
             f"{action.kind} {action.name} changed outside the operator; {how} it",
-        )
-    if action.verb == "create":
-        return Event("Normal", "Created", action.describe())
-    return Event("Normal", "Updated", action.describe())
+        ))
+    return events

@@ -35,6 +35,8 @@ PATHS = {
 }
 # Seconds; a hung request must not block a worker forever (the queue retries it).
 REQUEST_TIMEOUT = 30
+# Objects per page of a list (the store's fill at start-up and at each resync).
+LIST_PAGE = 250
 
 
 def load_client() -> kubernetes.client.ApiClient:
@@ -60,14 +62,23 @@ class Kube:
     # -- reads: only lists, to fill the store (store.py) ----------------------------------
     def list_kind(self, kind: str, namespaces: Iterable[str] | None,
                   selector: str = "") -> list[dict[str, Any]]:
-        """Every object of `kind` in the namespaces (None: the whole cluster)."""
-        query = [("labelSelector", selector)] if selector else []
+        """Every object of `kind` in the namespaces (None: the whole cluster), in pages:
+        one response never holds thousands of objects at once."""
         prefix, plural = PATHS[kind]
-        if namespaces is None:
-            return self._call("GET", f"{prefix}/{plural}", query=query)["items"]
+        paths = [f"{prefix}/{plural}"] if namespaces is None else [
+            _path(kind, ns) for ns in namespaces]
         items: list[dict[str, Any]] = []
-        for ns in namespaces:
-            items += self._call("GET", _path(kind, ns), query=query)["items"]
+        for path in paths:
+            token = ""
+            while True:
+                query = [("limit", str(LIST_PAGE))]
+                query += [("labelSelector", selector)] if selector else []
+                query += [("continue", token)] if token else []
+                page = self._call("GET", path, query=query)
+                items += page["items"]
+                token = (page.get("metadata") or {}).get("continue") or ""
+                if not token:
+                    break
         return items
 
     # -- writes ------------------------------------------------------------------------

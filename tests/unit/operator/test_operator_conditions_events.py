@@ -34,11 +34,14 @@ def cond(type_: str, status: str, reason: str) -> dict:
 
 def test_action_events() -> None:
     acts = [Action("create", "Deployment", "d", {}), Action("update", "Service", "d", {}),
-            Action("delete", "Ingress", "d", None), Action("create", "Service", "d", {}, True)]
+            Action("delete", "Ingress", "d", None), Action("create", "Service", "d", {}, True),
+            Action("create", "ConfigMap", "d-config", {})]
     evts = events.derive(acts, [], [])
-    assert reasons(evts) == ["Created", "Updated", "Updated", "DriftCorrected"]
-    assert evts[0].message == "Created Deployment d"
-    assert "Service d" in evts[3].message
+    # One event per reason for the writes of one reconcile; one per drift correction.
+    assert reasons(evts) == ["Created", "Updated", "DriftCorrected"]
+    assert evts[0].message == "Created Deployment d, Created ConfigMap d-config"
+    assert evts[1].message == "Updated Service d, Deleted Ingress d"
+    assert "Service d" in evts[2].message
 
 
 def test_transition_events() -> None:
