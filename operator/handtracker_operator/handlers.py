@@ -68,7 +68,10 @@ async def start(settings: kopf.OperatorSettings, memo: kopf.Memo, logger: loggin
     memo.store = store
     memo.reconciler = Reconciler(client, store, metrics, config.default_image)
     memo.queue = WorkQueue(on_start=metrics.queue_started)
-    run_workers(memo.queue, config.concurrency, lambda key: memo.reconciler.run(*key))
+    # A reconcile whose write failed reports it in status (ReconcileError) and returns;
+    # its key is retried with back-off like one that raised.
+    run_workers(memo.queue, config.concurrency,
+                lambda key: memo.reconciler.run(*key).result != "error")
     memo.resync = asyncio.create_task(
         _resync(client, store, memo.queue, config, metrics, logger))
 
@@ -112,11 +115,11 @@ def _fill(client: kube.Kube, store: Store, config: OperatorConfig) -> set[tuple[
     """One list per kind replaces the store's copies (at start-up and at each resync).
     Returns the HandTrackers whose objects differed from the store's copies."""
     namespaces = list(config.namespaces) or None
-    touched = store.replace(identity.KIND, client.list_kind(identity.KIND, namespaces),
-                            namespaces)
+    touched = store.replace(identity.KIND, *client.list_kind(identity.KIND, namespaces),
+                            namespaces=namespaces)
     for kind in WATCHED:
-        touched |= store.replace(kind, client.list_kind(kind, namespaces, OWNED_SELECTOR),
-                                 namespaces)
+        touched |= store.replace(kind, *client.list_kind(kind, namespaces, OWNED_SELECTOR),
+                                 namespaces=namespaces)
     return touched
 
 

@@ -51,11 +51,6 @@ class Identity:
     def selector_string(self) -> str:
         return ",".join(f"{k}={v}" for k, v in self.selector.items())
 
-    @property
-    def children_selector(self) -> str:
-        """Finds every child of this HandTracker (and only ours, by the manager label)."""
-        return f"{self.selector_string},{MANAGED_BY_LABEL}={MANAGER}"
-
     def labels(self, component: str) -> dict[str, str]:
         labels = {
             **self.selector,

@@ -61,13 +61,15 @@ class Kube:
 
     # -- reads: only lists, to fill the store (store.py) ----------------------------------
     def list_kind(self, kind: str, namespaces: Iterable[str] | None,
-                  selector: str = "") -> list[dict[str, Any]]:
-        """Every object of `kind` in the namespaces (None: the whole cluster), in pages:
-        one response never holds thousands of objects at once."""
+                  selector: str = "") -> tuple[list[dict[str, Any]], int | None]:
+        """Every object of `kind` in the namespaces (None: the whole cluster), in pages
+        (one response never holds thousands of objects), and the resourceVersion the
+        list shows the cluster at (the oldest, over several namespaces)."""
         prefix, plural = PATHS[kind]
         paths = [f"{prefix}/{plural}"] if namespaces is None else [
             _path(kind, ns) for ns in namespaces]
         items: list[dict[str, Any]] = []
+        versions: list[int] = []
         for path in paths:
             token = ""
             while True:
@@ -76,10 +78,13 @@ class Kube:
                 query += [("continue", token)] if token else []
                 page = self._call("GET", path, query=query)
                 items += page["items"]
-                token = (page.get("metadata") or {}).get("continue") or ""
+                meta = page.get("metadata") or {}
+                if not token and str(meta.get("resourceVersion", "")).isdigit():
+                    versions.append(int(meta["resourceVersion"]))  # a paged list's snapshot
+                token = meta.get("continue") or ""
                 if not token:
                     break
-        return items
+        return items, (min(versions) if len(versions) == len(paths) else None)
 
     # -- writes ------------------------------------------------------------------------
     def apply(self, kind: str, manifest: Mapping[str, Any],

@@ -111,9 +111,11 @@ class Store:
             self.upsert(kind, body)
 
     def replace(self, kind: str, items: Iterable[Mapping[str, Any]],
+                listed_at: int | None = None,
                 namespaces: Iterable[str] | None = None) -> set[tuple[str, str]]:
         """Makes the copies of `kind` (in `namespaces`, or everywhere) those of a fresh
-        list. A copy newer than the listed one (an event that came meanwhile) stays.
+        list taken at resourceVersion `listed_at`. A copy newer than the listed one, or
+        newer than the list itself (an event that came meanwhile), stays.
         Returns the HandTrackers (namespace, name) whose objects the list changed: what
         the watch had missed."""
         listed = {}
@@ -124,9 +126,13 @@ class Store:
         touched: set[tuple[str, str]] = set()
         with self._lock:
             for key in [k for k in self._objects if k[0] == kind]:
-                if key not in listed and (scope is None or key[1] in scope):
-                    touched.add(_owner(key, self._objects[key]))
-                    self._drop(key)
+                if key in listed or (scope is not None and key[1] not in scope):
+                    continue
+                old = self._objects[key]
+                if listed_at is not None and (_version(old) or 0) > listed_at:
+                    continue  # created after the list was taken
+                touched.add(_owner(key, old))
+                self._drop(key)
             for key, obj in listed.items():
                 if self._deleted_after(key, obj):
                     continue  # the list was taken before a deletion already seen
@@ -143,10 +149,6 @@ class Store:
             obj = self._objects.get((kind, namespace, name))
             return copy.deepcopy(obj) if obj is not None else None
 
-    def handtrackers(self) -> list[tuple[str, str]]:
-        with self._lock:
-            return [(ns, name) for kind, ns, name in self._objects if kind == identity.KIND]
-
     def observe(self, ident: identity.Identity, kinds: Iterable[str]) -> dict[str, Obj | None]:
         """kind -> the child of that kind controlled by this HandTracker, if any."""
         observed: dict[str, Obj | None] = {}
@@ -160,10 +162,6 @@ class Store:
         with self._lock:
             keys = sorted(self._pods.get((ident.namespace, ident.name), ()))
             return [copy.deepcopy(self._objects[k]) for k in keys]
-
-    def __len__(self) -> int:
-        with self._lock:
-            return len(self._objects)
 
     def counts(self) -> dict[str, int]:
         with self._lock:

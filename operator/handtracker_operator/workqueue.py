@@ -160,17 +160,17 @@ class WorkQueue:
                 self._enqueue(key)
 
 
-def run_workers(queue: WorkQueue, count: int, work: Callable[[Key], None],
+def run_workers(queue: WorkQueue, count: int, work: Callable[[Key], bool],
                 name: str = "reconcile") -> list[threading.Thread]:
-    """Starts `count` daemon threads that take keys from `queue` and call `work` on each;
-    an exception marks the key failed (retried with back-off) and is logged."""
+    """Starts `count` daemon threads that take keys from `queue` and call `work` on each.
+    `work` returning False, or raising (logged), marks the key failed: it is retried
+    with back-off."""
 
     def loop() -> None:
         while (key := queue.get()) is not None:
             ok = False
             try:
-                work(key)
-                ok = True
+                ok = work(key)
             except Exception:
                 log.exception("Failed to reconcile HandTracker %s/%s (retry #%d follows)",
                               key[0], key[1], queue.failures(key) + 1)

@@ -72,6 +72,15 @@ def test_a_list_drops_what_is_gone_and_does_not_resurrect_a_deletion() -> None:
     assert store.get("ConfigMap", "ns", "other") is None
 
 
+def test_a_list_does_not_drop_what_was_created_after_it() -> None:
+    store = Store()
+    store.upsert("Deployment", obj("new", 12))  # its event came after the list's snapshot
+    store.upsert("Deployment", obj("gone", 9))
+    store.replace("Deployment", [], listed_at=10)
+    assert store.get("Deployment", "ns", "new") is not None
+    assert store.get("Deployment", "ns", "gone") is None
+
+
 def test_a_list_keeps_a_newer_copy_and_limits_itself_to_its_namespaces() -> None:
     store = Store()
     store.upsert("Service", obj("hands", 10))

@@ -88,7 +88,7 @@ def test_workers_are_bounded_and_never_share_a_key() -> None:
     lock = threading.Lock()
     done = []
 
-    def work(key: tuple[str, str]) -> None:
+    def work(key: tuple[str, str]) -> bool:
         nonlocal peak
         with lock:
             running[key] = running.get(key, 0) + 1
@@ -98,6 +98,7 @@ def test_workers_are_bounded_and_never_share_a_key() -> None:
         with lock:
             running[key] -= 1
             done.append(key)
+        return True
 
     threads = run_workers(queue, 3, work)
     keys = [(f"ns-{i % 4}", f"ht-{i % 10}") for i in range(200)]
@@ -111,14 +112,15 @@ def test_workers_are_bounded_and_never_share_a_key() -> None:
     assert len(done) < len(keys)  # coalesced: far fewer reconciles than events
 
 
-def test_a_worker_survives_a_failing_reconcile_and_retries_it() -> None:
+def test_a_failed_reconcile_raised_or_reported_is_retried_with_backoff() -> None:
     queue = WorkQueue(backoff=Backoff(base=0.01, cap=0.05, jitter=0))
     attempts = []
 
-    def work(key: tuple[str, str]) -> None:
+    def work(key: tuple[str, str]) -> bool:
         attempts.append(time.monotonic())
-        if len(attempts) < 4:
+        if len(attempts) == 1:
             raise RuntimeError("the API answered 503")
+        return len(attempts) >= 4  # a reconcile that reports its failure in status
 
     threads = run_workers(queue, 1, work)
     queue.add(("ns", "a"))
