@@ -160,26 +160,20 @@ def test_no_writes_when_nothing_changes(kubectl, namespace, operator) -> None:
         assert pod["terminationGracePeriodSeconds"] == 35
     time.sleep(3)  # let the controllers' own status updates land
     before = versions(kubectl, namespace)
-    resyncs, writes = _counter(operator.metrics(), "handtracker_operator_resyncs_total"), \
-        _writes(operator.metrics())
+    resyncs = _counter(operator.metrics(), "handtracker_operator_resyncs_total")
+    posted = len(events(kubectl, namespace, "hands"))
     time.sleep(30)
     assert versions(kubectl, namespace) == before
-    # The resync ran (at least twice in 30 s), found nothing the watches had missed, and
-    # the operator sent no write at all.
-    metrics = operator.metrics()
-    assert _counter(metrics, "handtracker_operator_resyncs_total") >= resyncs + 2
-    assert _writes(metrics) == writes
+    assert len(events(kubectl, namespace, "hands")) == posted
+    # The resync ran (at least twice in 30 s) and nothing here was written or posted.
+    # (The operator's own write counter is not checked: the shared operator also serves
+    # other tests' namespaces, which are being deleted meanwhile.)
+    assert _counter(operator.metrics(), "handtracker_operator_resyncs_total") >= resyncs + 2
 
 
 def _counter(metrics: str, name: str) -> float:
     return sum(float(line.split()[-1]) for line in metrics.splitlines()
                if line.startswith(name) and not line.startswith("#"))
-
-
-def _writes(metrics: str) -> float:
-    return sum(_counter(metrics, f'handtracker_operator_api_requests_total{{code="{code}",'
-                                 f'verb="{verb}"}}')
-               for verb in ("PATCH", "POST", "DELETE") for code in ("200", "201"))
 
 
 def test_restart_converges_without_recreating_children(kubectl, namespace, operator) -> None:
