@@ -14,7 +14,10 @@ import os
 
 import kopf
 
-from . import handlers  # noqa: F401  (registers the handlers)
+from . import (
+    handlers,  # noqa: F401  (registers the handlers)
+    leadership,
+)
 from .settings import (
     DEFAULT_API_BURST,
     DEFAULT_API_QPS,
@@ -44,7 +47,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="address the metrics endpoint binds to (default: %(default)s)")
     parser.add_argument("--peering", default=env.get("HANDTRACKER_PEERING", ""),
                         help="kopf peering object name for active/standby replicas "
-                             "(needs kopf's peering CRDs); default: standalone")
+                             "(needs kopf's peering CRDs, deploy/peering); default: standalone")
+    parser.add_argument("--peering-lifetime", type=int,
+                        default=int(env.get("HANDTRACKER_PEERING_LIFETIME",
+                                            leadership.DEFAULT_LIFETIME)),
+                        help="seconds after its last keep-alive that a replica counts as "
+                             "gone and a standby takes over (default: %(default)s)")
     parser.add_argument("--default-image",
                         default=env.get("HANDTRACKER_DEFAULT_IMAGE", DEFAULT_IMAGE),
                         help="image for HandTrackers that set none (default: %(default)s)")
@@ -83,6 +91,8 @@ def main(argv: list[str] | None = None) -> None:
         api_burst=args.api_burst,
         metrics_port=args.metrics_port,
         metrics_address=args.metrics_address,
+        peering=args.peering,
+        peering_lifetime=max(2, args.peering_lifetime),
     )
     kopf.run(
         clusterwide=not args.namespace,
@@ -90,6 +100,8 @@ def main(argv: list[str] | None = None) -> None:
         liveness_endpoint=args.liveness or None,
         standalone=not args.peering,
         peering_name=args.peering or None,
+        identity=config.identity,
+        priority=config.priority,
         memo=kopf.Memo(config=config),
     )
 

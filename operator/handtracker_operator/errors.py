@@ -20,3 +20,8 @@ class ApplyFailed(RuntimeError):
         self.kind = kind
         self.name = name
         self.detail = detail
+
+
+class PeeringUnavailable(RuntimeError):
+    """HA was asked for, but kopf's peering CRDs are not installed: no replica reconciles
+    (kopf pauses too) until they are."""

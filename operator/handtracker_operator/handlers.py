@@ -21,6 +21,7 @@ import kopf
 import prometheus_client
 
 from . import builders, identity, kube
+from .leadership import POLL_SECONDS, Leadership
 from .metrics import Metrics
 from .ratelimit import TokenBucket
 from .reconcile import Reconciler
@@ -33,7 +34,8 @@ OWNED_SELECTOR = f"{identity.MANAGED_BY_LABEL}={identity.MANAGER}"
 # What the store holds besides the HandTrackers: the children, and their pods (whose
 # failures, such as CrashLoopBackOff, are reported in status).
 WATCHED = (*builders.KINDS, "Pod")
-# How long start-up waits between attempts to fill the store while the API is away.
+# How long start-up (or a takeover) waits between attempts to fill the store while the
+# API is away.
 FILL_RETRY_SECONDS = 2.0
 
 
@@ -47,7 +49,7 @@ def _group_version(kind: str) -> tuple[str, str]:
 async def start(settings: kopf.OperatorSettings, memo: kopf.Memo, logger: logging.Logger,
                 **_: object) -> None:
     config = memo.get("config") or OperatorConfig.from_env()
-    tune(settings)
+    tune(settings, config)
     metrics = memo.get("metrics") or Metrics()
     memo.config = config
     if config.metrics_port:
@@ -57,31 +59,45 @@ async def start(settings: kopf.OperatorSettings, memo: kopf.Memo, logger: loggin
                        metrics.api_request)
     store = Store()
     metrics.watch_store(store.counts)
-    # No reconcile may see a half-filled store: fill it before the workers start.
-    while True:
-        try:
-            await asyncio.to_thread(_fill, client, store, config)
-            break
-        except Exception as exc:
-            logger.warning("Failed to list the watched objects, retrying: %s", exc)
-            await asyncio.sleep(FILL_RETRY_SECONDS)
     memo.store = store
     memo.reconciler = Reconciler(client, store, metrics, config.default_image)
     memo.queue = WorkQueue(on_start=metrics.queue_started)
+    memo.queue.pause()  # until this replica is the active one and its store is filled
     # A reconcile whose write failed reports it in status (ReconcileError) and returns;
     # its key is retried with back-off like one that raised.
     run_workers(memo.queue, config.concurrency,
                 lambda key: memo.reconciler.run(*key).result != "error")
-    memo.resync = asyncio.create_task(
-        _resync(client, store, memo.queue, config, metrics, logger))
+    memo.active = asyncio.Event()
+    memo.tasks = [asyncio.create_task(
+        _resync(client, store, memo.queue, memo.active, config, metrics, logger))]
+    if not config.peering:
+        await _activate(client, store, memo.queue, config, logger)
+        memo.active.set()
+        metrics.active.set(1)
+        return
+    # HA: kopf pauses this replica's watches while another is active (leadership.py);
+    # the workers and the resync follow the same decision.
+    changes: asyncio.Queue[bool] = asyncio.Queue()
+    loop = asyncio.get_running_loop()
+    memo.leadership = Leadership(
+        lambda: _read_peerings(client, config), config.identity, config.priority,
+        lambda active: loop.call_soon_threadsafe(changes.put_nowait, active),
+        poll=min(POLL_SECONDS, config.peering_lifetime / 5))
+    memo.leadership.start()
+    memo.tasks.append(asyncio.create_task(
+        _follow(changes, client, store, memo.queue, memo.active, config, metrics, logger)))
 
 
 @kopf.on.cleanup()
 async def stop(memo: kopf.Memo, **_: object) -> None:
     memo.queue.close()
-    memo.resync.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await memo.resync
+    if memo.get("leadership"):
+        memo.leadership.stop()
+    for task in memo.tasks:
+        task.cancel()
+    for task in memo.tasks:
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 @kopf.on.event(identity.GROUP, identity.VERSION, identity.PLURAL)
@@ -123,10 +139,54 @@ def _fill(client: kube.Kube, store: Store, config: OperatorConfig) -> set[tuple[
     return touched
 
 
-async def _resync(client: kube.Kube, store: Store, queue: WorkQueue, config: OperatorConfig,
+async def _activate(client: kube.Kube, store: Store, queue: WorkQueue,
+                    config: OperatorConfig, logger: logging.Logger) -> None:
+    """Fills the store, queues every HandTracker and lets the workers go: at start-up,
+    and when a standby takes over (its watches were paused, so its store is stale, and
+    whatever the previous replica left half-done is finished by these reconciles)."""
+    while True:
+        try:
+            await asyncio.to_thread(_fill, client, store, config)
+            break
+        except Exception as exc:
+            logger.warning("Failed to list the watched objects, retrying: %s", exc)
+            await asyncio.sleep(FILL_RETRY_SECONDS)
+    for key in store.keys(identity.KIND):
+        queue.add(key)
+    queue.resume()
+
+
+async def _follow(changes: asyncio.Queue[bool], client: kube.Kube, store: Store,
+                  queue: WorkQueue, active: asyncio.Event, config: OperatorConfig,
                   metrics: Metrics, logger: logging.Logger) -> None:
+    """Applies the leadership decisions in order."""
+    while True:
+        if await changes.get():
+            await _activate(client, store, queue, config, logger)
+            active.set()
+        else:
+            queue.pause()
+            active.clear()
+        metrics.active.set(1 if active.is_set() else 0)
+
+
+def _read_peerings(client: kube.Kube, config: OperatorConfig) -> list[dict[str, Any] | None]:
+    """The peering object kopf keeps for our watch scope, created when missing."""
+    found = []
+    for namespace in config.namespaces or (None,):
+        peering = client.peering(config.peering, namespace)
+        if peering is None:
+            client.create_peering(config.peering, namespace)
+        found.append(peering)
+    return found
+
+
+async def _resync(client: kube.Kube, store: Store, queue: WorkQueue, active: asyncio.Event,
+                  config: OperatorConfig, metrics: Metrics, logger: logging.Logger) -> None:
     while True:
         await asyncio.sleep(config.resync_seconds)
+        if not active.is_set():
+            continue  # a standby's store is filled afresh when it takes over
         metrics.resyncs.inc()
         try:
             touched = await asyncio.to_thread(_fill, client, store, config)

@@ -16,7 +16,7 @@ import kubernetes
 from kubernetes.client.exceptions import ApiException
 
 from . import identity
-from .errors import ApplyFailed
+from .errors import ApplyFailed, PeeringUnavailable
 from .events import Event
 from .identity import Identity
 from .ratelimit import TokenBucket
@@ -32,6 +32,9 @@ PATHS = {
     "Pod": ("/api/v1", "pods"),
     "Event": ("/api/v1", "events"),
     identity.KIND: (f"/apis/{identity.API_VERSION}", identity.PLURAL),
+    # kopf's peering objects (HA): cluster-wide, or one per watched namespace.
+    "ClusterKopfPeering": ("/apis/kopf.dev/v1", "clusterkopfpeerings"),
+    "KopfPeering": ("/apis/kopf.dev/v1", "kopfpeerings"),
 }
 # Seconds; a hung request must not block a worker forever (the queue retries it).
 REQUEST_TIMEOUT = 30
@@ -86,7 +89,33 @@ class Kube:
                     break
         return items, (min(versions) if len(versions) == len(paths) else None)
 
+    def peering(self, name: str, namespace: str | None) -> dict[str, Any] | None:
+        """kopf's peering object (None if it does not exist yet); the one read that is
+        not from the store, since kopf's keep-alives in it are its whole point."""
+        try:
+            return self._call("GET", _peering_path(namespace, name))
+        except ApiException as exc:
+            if exc.status == 404:
+                return None
+            raise
+
     # -- writes ------------------------------------------------------------------------
+    def create_peering(self, name: str, namespace: str | None) -> None:
+        """Creates kopf's peering object if it is missing (kopf only patches it)."""
+        kind = "KopfPeering" if namespace else "ClusterKopfPeering"
+        body = {"apiVersion": "kopf.dev/v1", "kind": kind,
+                "metadata": {"name": name, **({"namespace": namespace} if namespace else {}),
+                             "labels": {identity.MANAGED_BY_LABEL: identity.MANAGER}}}
+        try:
+            self._call("POST", _peering_path(namespace), body=body)
+        except ApiException as exc:
+            if exc.status == 404:
+                raise PeeringUnavailable(
+                    f"the {kind} CRD (kopf.dev/v1) is not installed; apply "
+                    "deploy/peering/ or run without --peering") from exc
+            if exc.status != 409:  # 409: another replica created it first
+                raise
+
     def apply(self, kind: str, manifest: Mapping[str, Any],
               manager: str = identity.MANAGER) -> dict[str, Any]:
         meta = manifest["metadata"]
@@ -180,6 +209,13 @@ def _path(kind: str, namespace: str, name: str | None = None) -> str:
     prefix, plural = PATHS[kind]
     path = f"{prefix}/namespaces/{namespace}/{plural}"
     return f"{path}/{name}" if name else path
+
+
+def _peering_path(namespace: str | None, name: str | None = None) -> str:
+    if namespace:
+        return _path("KopfPeering", namespace, name)
+    prefix, plural = PATHS["ClusterKopfPeering"]
+    return f"{prefix}/{plural}" + (f"/{name}" if name else "")
 
 
 def _reason(exc: ApiException) -> str:

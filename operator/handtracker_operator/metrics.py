@@ -40,6 +40,10 @@ class Metrics:
         set_(self, "resyncs", Counter(
             "handtracker_operator_resyncs", "Periodic resyncs (one list per watched kind).",
             registry=self.registry))
+        set_(self, "active", Gauge(
+            "handtracker_operator_active",
+            "1 on the replica that reconciles, 0 on a standby (HA peering).",
+            registry=self.registry))
         set_(self, "drift", Counter(
             "handtracker_operator_drift_corrections", "Children restored after outside changes.",
             ["kind"], registry=self.registry))

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+import socket
+from dataclasses import dataclass, field
 
 import kopf
 
-from . import spec
+from . import leadership, spec
 
 # How often every HandTracker is reconciled even without events: a safety net for
 # missed watch events, not the way drift is normally noticed (child watches are).
@@ -31,6 +32,12 @@ class OperatorConfig:
     api_burst: int = DEFAULT_API_BURST
     metrics_port: int = 0  # 0: no metrics endpoint
     metrics_address: str = "127.0.0.1"
+    # HA: the kopf peering object's name ("" runs standalone), this replica's name in it
+    # and its priority there (see leadership.py), and how long its keep-alive lasts.
+    peering: str = ""
+    identity: str = field(default_factory=lambda: replica_identity(os.environ))
+    priority: int = field(default_factory=leadership.start_priority)
+    peering_lifetime: int = leadership.DEFAULT_LIFETIME
 
     @classmethod
     def from_env(cls) -> OperatorConfig:
@@ -44,10 +51,18 @@ class OperatorConfig:
             api_burst=int(env.get("HANDTRACKER_API_BURST", DEFAULT_API_BURST)),
             metrics_port=int(env.get("HANDTRACKER_METRICS_PORT", "0")),
             metrics_address=env.get("HANDTRACKER_METRICS_ADDRESS", "127.0.0.1"),
+            peering=env.get("HANDTRACKER_PEERING", ""),
+            peering_lifetime=int(env.get("HANDTRACKER_PEERING_LIFETIME",
+                                         leadership.DEFAULT_LIFETIME)),
         )
 
 
-def tune(settings: kopf.OperatorSettings) -> None:
+def replica_identity(env: os._Environ[str] | dict[str, str]) -> str:
+    """The pod's name (POD_NAME from the Downward API) or host and PID for local runs."""
+    return env.get("POD_NAME") or f"{socket.gethostname()}-{os.getpid()}"
+
+
+def tune(settings: kopf.OperatorSettings, config: OperatorConfig) -> None:
     # Without a server-side timeout a watch on a silently dropped connection never ends
     # and no event arrives again (kopf docs, "configuration": API timeouts).
     settings.watching.server_timeout = 300
@@ -57,3 +72,4 @@ def tune(settings: kopf.OperatorSettings) -> None:
     # Our own Events are posted by kube.py with stable reasons; kopf's log-line events
     # would duplicate them.
     settings.posting.enabled = False
+    settings.peering.lifetime = config.peering_lifetime

@@ -163,6 +163,11 @@ class Store:
             keys = sorted(self._pods.get((ident.namespace, ident.name), ()))
             return [copy.deepcopy(self._objects[k]) for k in keys]
 
+    def keys(self, kind: str) -> list[tuple[str, str]]:
+        """(namespace, name) of every object of `kind`."""
+        with self._lock:
+            return [(ns, name) for k, ns, name in self._objects if k == kind]
+
     def counts(self) -> dict[str, int]:
         with self._lock:
             found: dict[str, int] = {}

@@ -59,6 +59,7 @@ class WorkQueue:
     _waiting: dict[Key, float] = field(default_factory=dict)  # key -> when its retry is due
     _timers: list[tuple[float, Key]] = field(default_factory=list)  # heap of retries
     _closed: bool = False
+    _paused: bool = False
 
     # -- producers ---------------------------------------------------------------------
     def add(self, key: Key) -> None:
@@ -76,6 +77,17 @@ class WorkQueue:
             self._closed = True
             self._cond.notify_all()
 
+    def pause(self) -> None:
+        """Workers finish their current key and take no other until `resume` (a standby
+        replica keeps its queue but reconciles nothing)."""
+        with self._cond:
+            self._paused = True
+
+    def resume(self) -> None:
+        with self._cond:
+            self._paused = False
+            self._cond.notify_all()
+
     # -- workers -----------------------------------------------------------------------
     def get(self) -> Key | None:
         """The next key to reconcile, blocking until there is one; None once closed."""
@@ -83,6 +95,9 @@ class WorkQueue:
             while True:
                 if self._closed:
                     return None
+                if self._paused:
+                    self._cond.wait()
+                    continue
                 self._release_due_retries()
                 key = self._next()
                 if key is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import time
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ from hack import images
 from hack.controlplane import realnode
 from tests.fixtures.cluster import Kubectl, KubectlError, eventually
 from tests.fixtures.operator import ROOT, apply, wait_condition
-from tests.realnode.helpers import Prober, pods, service_url, tracker
+from tests.realnode.helpers import Prober, container_pid, pods, service_url, tracker
 
 
 def _replicas(kubectl: Kubectl, ns: str, name: str) -> int:
@@ -94,6 +95,10 @@ def _overlay(folder: Path, watched: str) -> Path:
     return folder
 
 
+def _log(kubectl: Kubectl, pod: dict[str, Any]) -> str:
+    return kubectl("logs", "-n", OPERATOR_NAMESPACE, pod["metadata"]["name"])
+
+
 def _gone(kubectl: Kubectl, *what: str) -> bool:
     try:
         kubectl("get", *what)
@@ -113,18 +118,38 @@ def test_the_operator_runs_as_a_pod_and_reconciles(
         kubectl("apply", "-k", str(overlay), timeout=120)
         kubectl("rollout", "status", "-n", OPERATOR_NAMESPACE, "deployment/handtracker-operator",
                 "--timeout=180s", timeout=200)
-        pod = kubectl.json("get", "pods", "-n", OPERATOR_NAMESPACE,
-                           "-l", "app.kubernetes.io/name=handtracker-operator")["items"][0]
-        assert pod["spec"]["nodeName"] == realnode.NODE_NAME
-        assert pod["spec"]["serviceAccountName"] == "handtracker-operator"
-        assert pod["spec"]["containers"][0]["image"] == images.OPERATOR_IMAGE
+        replicas = kubectl.json("get", "pods", "-n", OPERATOR_NAMESPACE,
+                                "-l", "app.kubernetes.io/name=handtracker-operator")["items"]
+        assert len(replicas) == 2
+        for pod in replicas:
+            assert pod["spec"]["nodeName"] == realnode.NODE_NAME
+            assert pod["spec"]["serviceAccountName"] == "handtracker-operator"
+            assert pod["spec"]["containers"][0]["image"] == images.OPERATOR_IMAGE
 
+        def active_replica() -> dict[str, Any] | None:
+            found = [pod for pod in replicas if "Active:" in _log(kubectl, pod)]
+            return found[0] if len(found) == 1 else None
+
+        active = eventually(active_replica, timeout=60, message="one active replica")
+        standby = next(p for p in replicas if p is not active)
         apply(kubectl, ns, tracker("by-pod"))
         ht = wait_condition(kubectl, ns, "by-pod", timeout=240)
         assert ht["status"]["readyReplicas"] == 1
         assert pods(kubectl, ns, "by-pod")[0]["spec"]["nodeName"] == realnode.NODE_NAME
-        log = kubectl("logs", "-n", OPERATOR_NAMESPACE, pod["metadata"]["name"])
-        assert "by-pod" in log, log[-2000:]
+        assert "by-pod" in _log(kubectl, active)
+        assert "by-pod" not in _log(kubectl, standby), "the standby reconciled"
+
+        # SIGKILL the active replica's process: the standby takes over and reconciles.
+        os.kill(container_pid(real_node, active), signal.SIGKILL)
+        killed = time.monotonic()
+        eventually(lambda: "Active:" in _log(kubectl, standby), timeout=30, interval=0.2,
+                   message="the standby takes over")
+        takeover = time.monotonic() - killed
+        print(f"operator pod: standby took over {takeover:.1f} s after SIGKILL")
+        assert takeover <= 15
+        apply(kubectl, ns, tracker("after-takeover"))
+        wait_condition(kubectl, ns, "after-takeover", timeout=240)
+        assert "after-takeover" in _log(kubectl, standby)
     finally:
         kubectl("delete", "namespace", OPERATOR_NAMESPACE, "--ignore-not-found",
                 "--wait=true", "--timeout=120s", timeout=150)

@@ -131,3 +131,20 @@ def test_a_failed_reconcile_raised_or_reported_is_retried_with_backoff() -> None
     queue.close()
     for thread in threads:
         thread.join(timeout=5)
+
+
+def test_a_paused_queue_hands_out_nothing_until_resumed() -> None:
+    queue = WorkQueue()
+    queue.pause()
+    queue.add(("ns", "a"))
+    got: list = []
+    worker = threading.Thread(target=lambda: got.append(queue.get()))
+    worker.start()
+    worker.join(0.2)
+    assert worker.is_alive() and got == [] and len(queue) == 1
+    queue.resume()
+    worker.join(2)
+    assert got == [("ns", "a")]
+    queue.pause()
+    queue.close()  # a paused worker still ends when the queue closes
+    assert queue.get() is None
