@@ -8,17 +8,23 @@ its own detector.
 from __future__ import annotations
 
 import logging
+import threading
 import time
+from dataclasses import replace
+from typing import Any
 
 from flask import Flask, Response, g, jsonify, request
-from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
-from . import api, errors, metrics, openapi, probes, state, stream, ui
+from . import api, errors, live, metrics, openapi, probes, services, ui, v2, video
+from .admission import Admission, AdmissionLimits
 from .config import Settings
 from .decode import Limits
-from .inference import Detector, model_info
-from .lifecycle import Runtime
+from .jsonprovider import OrjsonProvider
+from .model import ModelInfo
+from .readiness import Readiness
+from .sessions import SessionLimits, SessionPool
+from .videofile import VideoLimits
 
 __all__ = ["create_app"]
 
@@ -29,60 +35,75 @@ log = logging.getLogger(__name__)
 MULTIPART_SLACK = 64 * 1024
 
 
-def create_app(settings: Settings | None = None, *, detector: Detector | None = None) -> Flask:
-    """The service. Without `detector`, one is built in the background (see lifecycle.py)."""
+def create_app(
+    settings: Settings | None = None,
+    *,
+    detector: Any = None,
+    make_tracker: Any = None,
+) -> Flask:
+    """The service. Without `detector`, one is built in the background (see
+    readiness.py); without `make_tracker`, live and video tracking build
+    MediaPipe trackers."""
     settings = settings or Settings.from_env()
     app = Flask(__name__)
+    app.json = OrjsonProvider(app)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_upload_bytes + MULTIPART_SLACK
-    app.json.sort_keys = False  # keep the documented field order (image, hands, timings, model)
     app.config["HANDTRACKER_SETTINGS"] = settings
-    runtime = Runtime(
-        settings.max_inflight,
-        load=None if detector else (lambda: Detector(settings)),
-        detector=detector,
-    )
-    app.extensions[state.KEY] = state.AppState(
+    model = ModelInfo.from_settings(settings)
+    tracker = make_tracker or (lambda hands: _tracker(settings, hands))
+    app.extensions[services.KEY] = services.Services(
         settings=settings,
         limits=Limits(settings.max_upload_bytes, settings.max_pixels),
-        model=model_info(settings),
-        runtime=runtime,
+        frame_limits=Limits(live.FRAME_MAX_BYTES, live.FRAME_MAX_PIXELS),
+        video_limits=VideoLimits.from_settings(settings),
+        model=model,
+        model_json=model.to_json(),
+        readiness=Readiness(
+            load=(lambda: _detector(settings)) if detector is None else None, detector=detector
+        ),
+        admission=Admission(AdmissionLimits.from_settings(settings), metrics.admission_changed),
+        sessions=SessionPool(SessionLimits.from_settings(settings), tracker),
+        video_slot=threading.BoundedSemaphore(1),
+        make_tracker=tracker,
     )
-
-    # Every blueprint the service serves.
-    blueprints = [
-        api.bp,
-        probes.bp,
-        openapi.bp,
-        ui.create_blueprint(settings),
-        stream.create_blueprint(settings),
-    ]
-    for blueprint in blueprints:
+    for blueprint in (api.bp, v2.bp, live.bp, video.bp, probes.bp, openapi.bp, ui.bp):
         app.register_blueprint(blueprint)
-
     _install_error_handlers(app)
     _install_request_metrics(app)
     return app
+
+
+def _detector(settings: Settings) -> Any:
+    from .inference import Detector  # MediaPipe is imported by the worker that needs it
+
+    return Detector(settings)
+
+
+def _tracker(settings: Settings, max_hands: int) -> Any:
+    from .inference import Tracker
+
+    return Tracker(replace(settings, max_hands=max_hands))
 
 
 def _install_error_handlers(app: Flask) -> None:
     @app.errorhandler(errors.ApiError)
     def api_error(exc: errors.ApiError) -> tuple[Response, int, dict[str, str]]:
         metrics.REJECTED.labels(reason=exc.code).inc()
-        return jsonify(exc.to_json()), exc.status, exc.headers
+        body = v2.error_body(exc) if request.path.startswith("/v2") else exc.to_json()
+        return jsonify(body), exc.status, exc.headers
 
     @app.errorhandler(HTTPException)
-    def http_error(exc: HTTPException) -> ResponseReturnValue:
-        status = exc.code or 500
-        if status == 413:  # werkzeug's MAX_CONTENT_LENGTH check, before our own
-            return api_error(errors.too_many_bytes(app.extensions[state.KEY].limits.max_bytes))
-        code = (exc.name or "error").lower().replace(" ", "_")
-        return jsonify({"error": {"code": code, "message": exc.description}}), status
+    def http_error(exc: HTTPException) -> tuple[Response, int, dict[str, str]]:
+        if exc.code == 413:  # werkzeug's MAX_CONTENT_LENGTH check, before our own
+            return api_error(errors.too_many_bytes(services.current().limits.max_bytes))
+        err = errors.http_error(exc.code or 500, exc.name or "", exc.description or "")
+        body = v2.error_body(err) if request.path.startswith("/v2") else err.to_json()
+        return jsonify(body), err.status, err.headers
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception) -> tuple[Response, int]:
         log.exception("Failed to handle %s %s", request.method, request.path)
-        body = {"error": {"code": "internal_error", "message": "unexpected server error"}}
-        return jsonify(body), 500
+        return jsonify(errors.internal().to_json()), 500
 
 
 def _install_request_metrics(app: Flask) -> None:

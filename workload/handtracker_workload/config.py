@@ -65,11 +65,19 @@ class Settings:
     max_upload_bytes: int = 10 * 2**20
     max_pixels: int = 40_000_000
     workers: int = field(default_factory=default_workers)
-    # Threads per worker: inference is serialised per process, the threads let
-    # upload, decode and encode overlap with it and keep long connections open.
-    threads: int = 16
-    # Inference requests admitted per worker before answering 503 (bounded queue).
-    max_inflight: int = 8
+    # Threads per worker; 0 = enough for every admitted, queued and live
+    # request plus a few probes (see worker_threads), so that a request waits in
+    # the admission queue, where it is timed and bounded, not in gunicorn's.
+    threads: int = 0
+    # Image requests decoding, detecting or encoding at once per worker: they
+    # hold decoded pixels, so this bounds memory; more buys no speed on one core.
+    max_inflight: int = 4
+    # Requests waiting for an in-flight slot per worker (holding only their
+    # upload), and how long one may wait before it gets 503 + Retry-After.
+    max_queue: int = 16
+    queue_timeout: float = 1.0
+    # JPEG quality of /v1/annotate and /predict.
+    jpeg_quality: int = 90
     port: int = 8080
     model_bundle_dir: Path = Path("/tmp/handtracker-models")
     # Live camera sessions per worker; each holds one of its threads while open.
@@ -81,6 +89,15 @@ class Settings:
     video_max_frames: int = 1500
     video_max_seconds: float = 60.0
     video_max_frame_pixels: int = 1920 * 1088
+
+    # Threads for probes, metrics and rejected requests on top of the admitted ones.
+    SPARE_THREADS = 4
+
+    @property
+    def worker_threads(self) -> int:
+        if self.threads:
+            return self.threads
+        return self.max_inflight + self.max_queue + self.max_sessions + self.SPARE_THREADS
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -105,8 +122,11 @@ class Settings:
             ),
             max_pixels=reader.ranged("MAX_PIXELS", parse_quantity, 1, 10**9, defaults.max_pixels),
             workers=reader.ranged("WORKERS", int, 1, 256, defaults.workers),
-            threads=reader.ranged("THREADS", int, 1, 1024, defaults.threads),
+            threads=reader.ranged("THREADS", int, 0, 1024, defaults.threads),
             max_inflight=reader.ranged("MAX_INFLIGHT", int, 1, 1024, defaults.max_inflight),
+            max_queue=reader.ranged("MAX_QUEUE", int, 0, 4096, defaults.max_queue),
+            queue_timeout=reader.positive("QUEUE_TIMEOUT", float, defaults.queue_timeout),
+            jpeg_quality=reader.ranged("JPEG_QUALITY", int, 1, 100, defaults.jpeg_quality),
             port=reader.ranged("PORT", int, 1, 65535, defaults.port),
             model_bundle_dir=reader.get("MODEL_BUNDLE_DIR", Path, defaults.model_bundle_dir),
             max_sessions=reader.at_least("MAX_SESSIONS", int, 0, defaults.max_sessions),

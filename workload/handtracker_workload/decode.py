@@ -1,13 +1,16 @@
 """Bytes in, RGB pixels out, under byte and pixel limits.
 
 The header is read first (imagesize.py), so an oversized image is refused
-before any pixel is allocated. Large JPEGs are decoded at 1/2, 1/4 or 1/8 of
-their size by libjpeg's DCT scaling, which is several times cheaper than a
-full decode followed by a resize. That loses nothing the detector can use:
-MediaPipe sees the whole image at 192x192 for palm detection and each hand at
-224x224 for landmarks, and a palm small enough to need more than
-REDUCED_MIN_LONG_SIDE pixels of image would be too small to be detected at all.
-Landmarks are normalised, so they map back to the original pixel grid exactly.
+before any pixel is allocated. JPEGs, nearly every upload, are decoded by
+libjpeg-turbo through simplejpeg straight into RGB (no BGR copy to convert),
+and large ones at 1/2, 1/4 or 1/8 of their size by libjpeg's DCT scaling, which
+is several times cheaper than a full decode followed by a resize. That loses
+nothing the detector can use: MediaPipe sees the whole image at 192x192 for
+palm detection and each hand at 224x224 for landmarks, and a palm small enough
+to need more than REDUCED_MIN_LONG_SIDE pixels of image would be too small to
+be detected at all. Landmarks are normalised, so they map back to the original
+pixel grid exactly. Other formats, and JPEGs libjpeg-turbo cannot turn into
+RGB (CMYK), go through OpenCV.
 """
 
 from __future__ import annotations
@@ -17,15 +20,23 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
+import simplejpeg
 
 from . import errors, imagesize
 
 # Reduced JPEG decoding keeps at least this many pixels on the long side.
 REDUCED_MIN_LONG_SIDE = 1000
-_REDUCED_FLAGS = {
-    8: cv2.IMREAD_REDUCED_COLOR_8,
-    4: cv2.IMREAD_REDUCED_COLOR_4,
-    2: cv2.IMREAD_REDUCED_COLOR_2,
+REDUCTIONS = (8, 4, 2)
+
+# Exif orientation -> the operations that show the image upright.
+_ORIENT = {
+    2: lambda a: cv2.flip(a, 1),
+    3: lambda a: cv2.rotate(a, cv2.ROTATE_180),
+    4: lambda a: cv2.flip(a, 0),
+    5: cv2.transpose,
+    6: lambda a: cv2.rotate(a, cv2.ROTATE_90_CLOCKWISE),
+    7: lambda a: cv2.flip(cv2.transpose(a), -1),
+    8: lambda a: cv2.rotate(a, cv2.ROTATE_90_COUNTERCLOCKWISE),
 }
 
 
@@ -50,28 +61,62 @@ class DecodedImage:
 def reduction_for(width: int, height: int) -> int:
     """The largest power-of-two scale-down that keeps REDUCED_MIN_LONG_SIDE pixels."""
     long_side = max(width, height)
-    for factor in _REDUCED_FLAGS:
+    for factor in REDUCTIONS:
         if -(-long_side // factor) >= REDUCED_MIN_LONG_SIDE:
             return factor
     return 1
 
 
-def to_rgb(data: bytes, limits: Limits, *, allow_reduced: bool = True) -> DecodedImage:
-    """Decodes an uploaded image; raises errors.ApiError for anything unusable."""
+def to_rgb(
+    data: bytes,
+    limits: Limits,
+    *,
+    allow_reduced: bool = True,
+    header: imagesize.ImageHeader | None = None,
+) -> DecodedImage:
+    """Decodes an uploaded image; raises errors.ApiError for anything unusable.
+
+    `header` is check()'s result when the caller already ran it."""
     start = time.perf_counter()
-    header = check(data, limits)
+    header = header or check(data, limits)
     reducible = allow_reduced and header.format == "jpeg"  # only libjpeg scales while decoding
     factor = reduction_for(header.width, header.height) if reducible else 1
-    flag = _REDUCED_FLAGS.get(factor, cv2.IMREAD_COLOR)
-    bgr = cv2.imdecode(np.frombuffer(data, np.uint8), flag)
+    rgb = _jpeg(data, header, factor) if header.format == "jpeg" else None
+    if rgb is None:
+        rgb = _opencv(data, header, factor)
+    width, height = header.width, header.height
+    if header.orientation >= 5:
+        width, height = height, width  # the Exif orientation turned the image
+    return DecodedImage(rgb, width, height, header.format, factor, time.perf_counter() - start)
+
+
+def _jpeg(data: bytes, header: imagesize.ImageHeader, factor: int) -> np.ndarray | None:
+    try:
+        # strict=False: like libjpeg under OpenCV, warnings (extraneous bytes,
+        # a premature end already ruled out by check) do not fail the decode.
+        rgb = simplejpeg.decode_jpeg(
+            data,
+            "RGB",
+            strict=False,
+            # libjpeg-turbo picks the smallest DCT scaling at least this big.
+            min_width=-(-header.width // factor),
+            min_height=-(-header.height // factor),
+        )
+    except ValueError:
+        return None  # e.g. CMYK: OpenCV converts it
+    turn = _ORIENT.get(header.orientation)
+    return turn(rgb) if turn else rgb
+
+
+def _opencv(data: bytes, header: imagesize.ImageHeader, factor: int) -> np.ndarray:
+    flag = {
+        8: cv2.IMREAD_REDUCED_COLOR_8, 4: cv2.IMREAD_REDUCED_COLOR_4,
+        2: cv2.IMREAD_REDUCED_COLOR_2,
+    }.get(factor, cv2.IMREAD_COLOR)  # fmt: skip
+    bgr = cv2.imdecode(np.frombuffer(data, np.uint8), flag)  # applies Exif orientation itself
     if bgr is None or bgr.size == 0:
         raise errors.undecodable(header.format)
-    width, height = header.width, header.height
-    decoded_h, decoded_w = bgr.shape[:2]
-    if width != height and (decoded_w > decoded_h) != (width > height):
-        width, height = height, width  # EXIF orientation rotated the image
-    rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-    return DecodedImage(rgb, width, height, header.format, factor, time.perf_counter() - start)
+    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB, dst=bgr)
 
 
 def check(data: bytes, limits: Limits) -> imagesize.ImageHeader:
@@ -109,12 +154,15 @@ def _complete(data: bytes, header: imagesize.ImageHeader) -> bool:
     return True
 
 
-def for_detection(image: DecodedImage) -> np.ndarray:
-    """The pixels to run the detector on: a full-size large image is shrunk as a
-    reduced decode would have done (INTER_AREA, the cheap equivalent)."""
-    height, width = image.rgb.shape[:2]
+def for_detection(rgb: np.ndarray) -> np.ndarray:
+    """The pixels to run the detector on: a full-size large image shrunk as a
+    reduced decode would have done. Each halving by INTER_LINEAR averages
+    2x2 pixels exactly, so repeated halvings give INTER_AREA's box average at a
+    third of its cost."""
+    height, width = rgb.shape[:2]
     factor = reduction_for(width, height)
-    if factor == 1:
-        return image.rgb
-    size = (-(-width // factor), -(-height // factor))
-    return cv2.resize(image.rgb, size, interpolation=cv2.INTER_AREA)
+    while factor > 1:
+        width, height = -(-width // 2), -(-height // 2)
+        rgb = cv2.resize(rgb, (width, height), interpolation=cv2.INTER_LINEAR)
+        factor //= 2
+    return rgb

@@ -71,13 +71,20 @@ def too_many_pixels(width: int, height: int, limit: int) -> ApiError:
     )
 
 
-def overloaded(retry_after: int = 1) -> ApiError:
-    return ApiError(
-        "too many requests in flight; retry shortly",
-        503,
-        "overloaded",
-        {"Retry-After": str(retry_after)},
-    )
+def overloaded(why: str = "too many requests in flight", retry_after: int = 1) -> ApiError:
+    return ApiError(f"{why}; retry shortly", 503, "overloaded", {"Retry-After": str(retry_after)})
+
+
+def queue_full(limit: int) -> ApiError:
+    return overloaded(f"{limit} requests are already waiting in this worker")
+
+
+def queue_timeout(seconds: float) -> ApiError:
+    return overloaded(f"no capacity within {seconds:g} s")
+
+
+def video_busy() -> ApiError:
+    return overloaded("another video is being processed", retry_after=2)
 
 
 def not_ready(retry_after: int = 2) -> ApiError:
@@ -87,3 +94,72 @@ def not_ready(retry_after: int = 2) -> ApiError:
         "not_ready",
         {"Retry-After": str(retry_after)},
     )
+
+
+def bad_max_hands(limit: int) -> ApiError:
+    return ApiError(f"maxHands must be an integer from 1 to {limit}", 400, "bad_max_hands")
+
+
+def empty_video() -> ApiError:
+    return ApiError("the request carries no video data", 400, "empty_body")
+
+
+def missing_video() -> ApiError:
+    return ApiError("multipart upload without a 'video' file field", 400, "missing_video")
+
+
+def unsupported_video(what: str, accepted: str) -> ApiError:
+    return ApiError(
+        f"unsupported media type {what}: send one of {accepted}", 415, "unsupported_media_type"
+    )
+
+
+def video_too_large(message: str) -> ApiError:
+    return ApiError(message, 413, "video_too_large")
+
+
+def undecodable_video(message: str) -> ApiError:
+    return ApiError(message, 422, "undecodable_video")
+
+
+def model_load_failed(failure: BaseException) -> ApiError:
+    return ApiError(str(failure), 503, "model_load_failed")
+
+
+# Live sessions (GET /v1/stream): sent as WebSocket messages, so the status is
+# only what the same condition would be over plain HTTP.
+
+
+def busy() -> ApiError:
+    return ApiError("this server is tracking as many cameras as it can", 503, "busy")
+
+
+def idle_timeout() -> ApiError:
+    return ApiError("no frame received; session closed", 408, "idle_timeout")
+
+
+def shutting_down() -> ApiError:
+    return ApiError("the server is restarting; reconnect", 503, "shutting_down")
+
+
+# Open Inference Protocol (/v2).
+
+
+def model_not_found(name: str) -> ApiError:
+    return ApiError(f"no model named {name!r} here", 404, "model_not_found")
+
+
+def bad_tensor(message: str) -> ApiError:
+    return ApiError(message, 400, "bad_tensor")
+
+
+# Anything not raised as an ApiError.
+
+
+def http_error(status: int, name: str, description: str) -> ApiError:
+    """werkzeug's own errors (404, 405, ...), in our shape."""
+    return ApiError(description, status, name.lower().replace(" ", "_") or "error")
+
+
+def internal() -> ApiError:
+    return ApiError("unexpected server error", 500, "internal_error")

@@ -25,8 +25,9 @@ from typing import Any
 
 import cv2
 
-from handtracker_workload import logs, metrics, state
+from handtracker_workload import logs, metrics, services
 from handtracker_workload.config import Settings
+from handtracker_workload.loadboard import LoadBoard
 
 _settings = Settings.from_env()
 
@@ -34,7 +35,7 @@ wsgi_app = "handtracker_workload:create_app()"
 bind = [f"0.0.0.0:{_settings.port}"]
 workers = _settings.workers
 worker_class = "handtracker_workload.worker.BalancedThreadWorker"
-threads = _settings.threads
+threads = _settings.worker_threads
 preload_app = False  # each worker builds its own app, so its own detector, after fork
 timeout = 60
 # Kubernetes waits 30 s by default between SIGTERM and SIGKILL.
@@ -46,18 +47,40 @@ logconfig_dict = logs.config(_settings.log_level)
 proc_name = "handtracker-workload"
 
 
+# Made here, in the arbiter, so that every worker forked from it shares it. Twice
+# the workers: a replacement may start before the arbiter reaps the old one.
+_board = LoadBoard(2 * _settings.workers + 2)
+
+
+def pre_fork(server: Any, worker: Any) -> None:
+    worker.board_slot = _board.reserve()
+
+
 def post_fork(server: Any, worker: Any) -> None:
     # Workers already use every core; OpenCV's own thread pool would oversubscribe.
     cv2.setNumThreads(1)
+    _board.occupy(worker.board_slot, worker.pid)
+
+
+def pre_request(worker: Any, req: Any) -> None:
+    # Ask the client to reconnect (to a less busy sibling) after this request;
+    # not a WebSocket upgrade, whose connection stays with its session.
+    upgrade = any(name == "UPGRADE" for name, _ in req.headers)
+    if not upgrade and _board.should_leave(worker.board_slot):
+        req.must_close = True
 
 
 def post_worker_init(worker: Any) -> None:
-    """On SIGTERM, turn readiness off before gunicorn lets in-flight requests finish."""
-    runtime = worker.wsgi.extensions[state.KEY].runtime
+    """Publish this worker's load; on SIGTERM, turn readiness off before gunicorn
+    lets in-flight requests finish."""
+    app = worker.wsgi.extensions[services.KEY]
+    slot = worker.board_slot
+    app.admission.add_listener(lambda inflight, queued: _board.publish(slot, inflight + queued))
+    readiness = app.readiness
     stop = signal.getsignal(signal.SIGTERM)
 
     def drain(signum: int, frame: Any) -> None:
-        runtime.begin_drain()
+        readiness.begin_drain()
         if callable(stop):
             stop(signum, frame)
 
@@ -66,6 +89,7 @@ def post_worker_init(worker: Any) -> None:
 
 def child_exit(server: Any, worker: Any) -> None:
     metrics.worker_exited(worker.pid)
+    _board.release(worker.pid)
 
 
 def on_exit(server: Any) -> None:

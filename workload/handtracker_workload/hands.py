@@ -1,14 +1,13 @@
 """The values one detection produces, and their JSON shape.
 
 These dataclasses are what crosses module lines in the workload: inference
-produces them, gestures and rendering read them, the HTTP layer serialises
-them. No MediaPipe type leaves inference.py.
+produces them, gestures and rendering read them, pipeline.py gives them their
+JSON shape. No MediaPipe type leaves inference.py.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 # MediaPipe's 21 hand landmarks, in its order.
 LANDMARK_NAMES: tuple[str, ...] = (
@@ -29,6 +28,17 @@ FINGERS: dict[str, tuple[int, int, int, int]] = {
     "ring": (13, 14, 15, 16),
     "pinky": (17, 18, 19, 20),
 }
+
+# The skeleton's colours from CONVENTIONS, in BGR as they are written there;
+# render.py and the web page (ui.py) both draw with them.
+FINGER_COLOURS: dict[str, tuple[int, int, int]] = {
+    "thumb": (0, 255, 255),  # yellow
+    "index": (128, 0, 128),  # purple
+    "middle": (255, 255, 0),  # cyan
+    "ring": (0, 255, 0),  # green
+    "pinky": (0, 0, 255),  # red
+}
+JOINT_COLOUR = (255, 255, 255)
 
 
 @dataclass(frozen=True)
@@ -66,22 +76,3 @@ class Hand:
         ys = [min(max(p.y, 0.0), 1.0) * height for p in self.landmarks]
         x0, y0 = min(xs), min(ys)
         return {"x": x0, "y": y0, "width": max(xs) - x0, "height": max(ys) - y0}
-
-    def to_json(self, width: int, height: int) -> dict[str, Any]:
-        return {
-            "handedness": {"label": self.handedness, "score": round(self.score, 4)},
-            "gesture": self.gesture,
-            "landmarks": [
-                {"name": n, "x": p.x, "y": p.y, "z": p.z}
-                for n, p in zip(LANDMARK_NAMES, self.landmarks, strict=True)
-            ],
-            "pixel": [
-                {"name": n, "x": round(x, 2), "y": round(y, 2)}
-                for n, (x, y) in zip(LANDMARK_NAMES, self.pixels(width, height), strict=True)
-            ],
-            "worldLandmarks": [
-                {"name": n, "x": p.x, "y": p.y, "z": p.z}
-                for n, p in zip(LANDMARK_NAMES, self.world_landmarks, strict=True)
-            ],
-            "boundingBox": {k: round(v, 2) for k, v in self.bbox(width, height).items()},
-        }

@@ -35,6 +35,8 @@ class ImageHeader:
     # JPEG only: offset of the main image's start-of-scan, to tell a complete
     # file (an end-of-image marker after it) from a truncated one.
     scan_offset: int = 0
+    # JPEG only: the Exif orientation (1 = as stored, 2-8 = flipped/rotated).
+    orientation: int = 1
 
     @property
     def pixels(self) -> int:
@@ -76,14 +78,17 @@ def read(data: bytes) -> ImageHeader:
     raise HeaderError(f"not a decodable format: {kind}")
 
 
-def _checked(kind: str, width: int, height: int, scan_offset: int = 0) -> ImageHeader:
+def _checked(
+    kind: str, width: int, height: int, scan_offset: int = 0, orientation: int = 1
+) -> ImageHeader:
     if width <= 0 or height <= 0:
         raise HeaderError(f"{kind} header gives a {width}x{height} image")
-    return ImageHeader(kind, width, height, scan_offset)
+    return ImageHeader(kind, width, height, scan_offset, orientation)
 
 
 def _jpeg(data: bytes) -> ImageHeader:
     size: tuple[int, int] | None = None
+    orientation = 1
     pos = 2
     while pos + 4 <= len(data):
         if data[pos] != 0xFF:
@@ -99,12 +104,30 @@ def _jpeg(data: bytes) -> ImageHeader:
         if marker in _SOF:
             height, width = struct.unpack(">HH", data[pos + 5 : pos + 9])
             size = (width, height)
+        if marker == 0xE1 and data[pos + 4 : pos + 10] == b"Exif\x00\x00":
+            orientation = exif_orientation(data[pos + 10 : pos + 2 + length])
         if marker == 0xDA:  # start of scan: the header is over
             if size is None:
                 raise HeaderError("jpeg scan before any frame header")
-            return _checked("jpeg", *size, scan_offset=pos)
+            return _checked("jpeg", *size, scan_offset=pos, orientation=orientation)
         pos += 2 + length
     raise HeaderError("jpeg header is cut short")
+
+
+def exif_orientation(tiff: bytes) -> int:
+    """The Orientation tag (0x0112) of an Exif block's first IFD; 1 when absent or malformed."""
+    order = {b"II": "<", b"MM": ">"}.get(tiff[:2])
+    if order is None or len(tiff) < 8:
+        return 1
+    (ifd,) = struct.unpack(order + "I", tiff[4:8])
+    if ifd + 2 > len(tiff):
+        return 1
+    (count,) = struct.unpack(order + "H", tiff[ifd : ifd + 2])
+    for entry in range(ifd + 2, min(ifd + 2 + 12 * count, len(tiff) - 11), 12):
+        tag, kind, _, value = struct.unpack(order + "HHIH", tiff[entry : entry + 10])
+        if tag == 0x0112 and kind == 3:  # SHORT
+            return value if 1 <= value <= 8 else 1
+    return 1
 
 
 def _webp(data: bytes) -> ImageHeader:

@@ -18,7 +18,6 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
-from importlib.metadata import version
 from typing import Any
 
 import mediapipe as mp
@@ -28,27 +27,7 @@ from mediapipe.tasks.python import BaseOptions, vision
 from . import bundle
 from .config import Settings
 from .hands import Hand, Point3
-
-MEDIAPIPE_VERSION = version("mediapipe")
-
-
-@dataclass(frozen=True)
-class ModelInfo:
-    complexity: str
-    max_hands: int
-    min_detection_confidence: float
-    min_tracking_confidence: float
-    mediapipe_version: str = MEDIAPIPE_VERSION
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "name": "mediapipe-hand-landmarker",
-            "complexity": self.complexity,
-            "maxHands": self.max_hands,
-            "minDetectionConfidence": self.min_detection_confidence,
-            "minTrackingConfidence": self.min_tracking_confidence,
-            "mediapipeVersion": self.mediapipe_version,
-        }
+from .model import ModelInfo
 
 
 @dataclass(frozen=True)
@@ -57,22 +36,13 @@ class Detection:
     inference_seconds: float
 
 
-def model_info(settings: Settings) -> ModelInfo:
-    return ModelInfo(
-        complexity=settings.model_complexity,
-        max_hands=settings.max_hands,
-        min_detection_confidence=settings.min_detection_confidence,
-        min_tracking_confidence=settings.min_tracking_confidence,
-    )
-
-
 class _Landmarker:
     """A HandLandmarker in one running mode, serialised by a lock."""
 
     mode = vision.RunningMode.IMAGE
 
     def __init__(self, settings: Settings) -> None:
-        self.info = model_info(settings)
+        self.info = ModelInfo.from_settings(settings)
         path = bundle.ensure(settings.model_bundle_dir, settings.model_complexity)
         options = vision.HandLandmarkerOptions(
             base_options=BaseOptions(model_asset_path=str(path)),

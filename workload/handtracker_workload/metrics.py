@@ -57,9 +57,26 @@ REJECTED = Counter(
 )
 INFLIGHT = Gauge(
     "handtracker_inflight_requests",
-    "Inference requests being processed, summed over live workers.",
+    "Image requests past the admission queue (decoding, detecting, encoding), "
+    "summed over live workers.",
     multiprocess_mode="livesum",
 )
+QUEUE_DEPTH = Gauge(
+    "handtracker_queue_depth",
+    "Image requests waiting in the admission queue, summed over live workers.",
+    multiprocess_mode="livesum",
+)
+QUEUE_WAIT = Histogram(
+    "handtracker_queue_wait_seconds",
+    "Time an admitted image request waited for an in-flight slot (0 when one was free).",
+    buckets=(0.0, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
+)
+
+
+def admission_changed(inflight: int, queued: int) -> None:
+    """admission.Admission's listener: this worker's share of the two gauges."""
+    INFLIGHT.set(inflight)
+    QUEUE_DEPTH.set(queued)
 
 
 def multiprocess_dir() -> str | None:

@@ -8,7 +8,7 @@ from flask import Blueprint, Response, jsonify
 
 from .gestures import LABELS as GESTURES
 from .hands import LANDMARK_NAMES
-from .video import VIDEO_TYPES
+from .videofile import VIDEO_TYPES
 
 bp = Blueprint("openapi", __name__)
 
@@ -47,7 +47,10 @@ _ERRORS = {
     "413": _error("Upload over the byte limit or image over the pixel limit"),
     "415": _error("Unsupported media type (e.g. GIF, TIFF, HEIC, text)"),
     "422": _error("Decodable but unusable (smaller than 16x16)"),
-    "503": _error("Model not ready, draining, or too many requests in flight (see Retry-After)"),
+    "503": _error(
+        "Model not ready, draining, or overloaded: the admission queue is full or the wait "
+        "for a slot ran out (see Retry-After)"
+    ),
 }
 
 
@@ -87,10 +90,9 @@ Server to client: JSON text messages, in order.
 - First, `StreamReady` once the session is admitted:
   `{"type": "ready", "idleSeconds": 30.0, "maxHands": 1, "model": "full"}`.
 - Then one `StreamResult` per frame received:
-  `{"type": "result", "frame": 1, "width": 640, "height": 480, "hands": [{"handedness":
-  "Right", "score": 0.98, "gesture": "open_palm", "landmarks": [[x, y, z], ...]}],
+  `{"type": "result", "frame": 1, "width": 640, "height": 480, "hands": [...],
   "timings": {"decodeMs": 1.2, "inferenceMs": 4.6, "totalMs": 6.3}}`.
-  `landmarks` holds 21 normalised points in MediaPipe order.
+  Each hand has the shape of /v1/landmarks' hands (`Hand`).
 - `StreamError`, `{"type": "error", "error": {"code": "...", "message": "..."}}`:
   - a frame that is not a usable picture (`empty_body`, `not_an_image`,
     `unsupported_media_type`, `truncated_image`, `undecodable_image`,
@@ -121,6 +123,65 @@ def _named_points(*axes: str) -> dict[str, Any]:
         "maxItems": 21,
         "items": {"type": "object", "properties": props},
     }
+
+
+def _v2_paths() -> dict[str, Any]:
+    """The Open Inference Protocol routes (v2.py), each model route also under /versions/{v}."""
+    name = {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}
+    version = {**name, "name": "version"}
+    v2_error = {
+        "description": "Error",
+        "content": {"application/json": {"schema": _ref("InferenceError")}},
+    }
+    errors = {code: {**v2_error, "description": desc} for code, desc in (
+        ("400", "Malformed tensors, or an image refused as by /v1/landmarks"),
+        ("404", "No such model or version"),
+        ("413", "Upload over the byte limit or image over the pixel limit"),
+        ("415", "Unsupported image type"),
+        ("422", "Decodable but unusable image"),
+        ("503", "Not ready, or overloaded (see Retry-After)"),
+    )}  # fmt: skip
+    json_ok = {"200": {"description": "OK", "content": {"application/json": {"schema": {
+        "type": "object"}}}}}  # fmt: skip
+    infer = {
+        "summary": "Landmarks of the hands in one image (BYTES input 'image')",
+        "description": (
+            "A JSON inference request, optionally followed by binary tensor data (header "
+            "`Inference-Header-Content-Length`). Outputs: FP32 `landmarks` and "
+            "`world_landmarks` [hands, 21, 3], BYTES `handedness` [hands], FP32 `scores` "
+            "[hands]. See GET /v2/models/hand-landmarker."
+        ),
+        "parameters": [name],
+        "requestBody": {"required": True, "content": {
+            "application/json": {"schema": {"type": "object"}},
+            "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
+        }},
+        "responses": {
+            "200": {"description": "Output tensors", "content": {
+                "application/json": {"schema": {"type": "object"}},
+                "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
+            }},
+            **errors,
+        },
+    }  # fmt: skip
+    model = {"parameters": [name], "responses": {**json_ok, "404": errors["404"]}}
+    ready = {"parameters": [name], "responses": {
+        "200": {"description": "Ready"}, "404": errors["404"], "503": errors["503"]}}  # fmt: skip
+    paths = {
+        "/v2": {"get": {"summary": "Server metadata", "responses": json_ok}},
+        "/v2/health/live": {"get": {"summary": "Liveness", "responses": json_ok}},
+        "/v2/health/ready": {
+            "get": {"summary": "Readiness", "responses": {**json_ok, "503": errors["503"]}}
+        },  # fmt: skip
+    }
+    for prefix, extra in (("/v2/models/{name}", []), ("/v2/models/{name}/versions/{version}",
+                                                      [version])):  # fmt: skip
+        paths[prefix] = {"get": {**model, "summary": "Model metadata: inputs and outputs",
+                                 "parameters": [name, *extra]}}  # fmt: skip
+        paths[prefix + "/ready"] = {"get": {**ready, "summary": "Model readiness",
+                                            "parameters": [name, *extra]}}  # fmt: skip
+        paths[prefix + "/infer"] = {"post": {**infer, "parameters": [name, *extra]}}
+    return paths
 
 
 SPEC: dict[str, Any] = {
@@ -220,6 +281,7 @@ SPEC: dict[str, Any] = {
                 },
             }
         },
+        **_v2_paths(),
         "/healthz": {
             "get": {"summary": "Liveness", "responses": {"200": {"description": "Alive"}}}
         },
@@ -260,6 +322,10 @@ SPEC: dict[str, Any] = {
     },
     "components": {
         "schemas": {
+            "InferenceError": {
+                "type": "object",
+                "properties": {"error": {"type": "string"}, "code": {"type": "string"}},
+            },
             "Error": {
                 "type": "object",
                 "properties": {
@@ -276,7 +342,11 @@ SPEC: dict[str, Any] = {
                             "score": {"type": "number"},
                         },
                     },
-                    "gesture": {"type": "string", "nullable": True},
+                    "gesture": {
+                        "type": "string",
+                        "nullable": True,
+                        "description": "One of " + ", ".join(GESTURES) + "; null if not classified",
+                    },
                     "landmarks": _named_points("x", "y", "z"),
                     "pixel": _named_points("x", "y"),
                     "worldLandmarks": _named_points("x", "y", "z"),
@@ -342,28 +412,7 @@ SPEC: dict[str, Any] = {
                     "frame": {"type": "integer", "description": "1 for the first frame"},
                     "width": {"type": "integer"},
                     "height": {"type": "integer"},
-                    "hands": {
-                        "type": "array",
-                        "items": {
-                            "type": "object",
-                            "properties": {
-                                "handedness": {"type": "string", "enum": ["Left", "Right"]},
-                                "score": {"type": "number"},
-                                "gesture": {"type": "string", "enum": list(GESTURES)},
-                                "landmarks": {
-                                    "type": "array",
-                                    "minItems": 21,
-                                    "maxItems": 21,
-                                    "items": {
-                                        "type": "array",
-                                        "minItems": 3,
-                                        "maxItems": 3,
-                                        "items": {"type": "number"},
-                                    },
-                                },
-                            },
-                        },
-                    },
+                    "hands": {"type": "array", "items": _ref("Hand")},
                     "timings": {
                         "type": "object",
                         "properties": {
@@ -396,7 +445,8 @@ SPEC: dict[str, Any] = {
                     "timings": {
                         "type": "object",
                         "properties": {
-                            k: {"type": "number"} for k in ("decodeMs", "inferenceMs", "totalMs")
+                            k: {"type": "number"}
+                            for k in ("queueMs", "decodeMs", "inferenceMs", "totalMs")
                         },
                     },
                     "model": {"type": "object"},

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify
 
-from . import errors, metrics, state
+from . import errors, metrics, services
 
 bp = Blueprint("probes", __name__)
 
@@ -13,19 +13,18 @@ bp = Blueprint("probes", __name__)
 def healthz() -> Response | tuple[Response, int]:
     # A worker whose model failed to load will never become useful: let the
     # kubelet restart the container rather than leave it unready forever.
-    failure = state.current().runtime.failure
+    failure = services.current().readiness.failure
     if failure is not None:
-        body = {"error": {"code": "model_load_failed", "message": str(failure)}}
-        return jsonify(body), 503
+        return jsonify(errors.model_load_failed(failure).to_json()), 503
     return jsonify({"status": "ok"})
 
 
 @bp.get("/readyz")
 def readyz() -> Response:
-    app = state.current()
-    if not app.runtime.ready:
+    app = services.current()
+    if not app.readiness.ready:
         raise errors.not_ready()
-    return jsonify({"status": "ready", "model": app.model.to_json()})
+    return jsonify({"status": "ready", "model": app.model_json})
 
 
 @bp.get("/metrics")

@@ -9,10 +9,8 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, render_template
 
-from . import gestures
-from .config import Settings
-from .hands import FINGERS, LANDMARK_NAMES
-from .render import FINGER_COLOURS
+from . import gestures, services
+from .hands import FINGER_COLOURS, FINGERS, LANDMARK_NAMES
 
 
 def _css_colour(bgr: tuple[int, int, int]) -> str:
@@ -20,32 +18,32 @@ def _css_colour(bgr: tuple[int, int, int]) -> str:
     return f"rgb({r}, {g}, {b})"
 
 
-def create_blueprint(settings: Settings) -> Blueprint:
-    bp = Blueprint(
-        "ui",
-        __name__,
-        template_folder="templates",
-        static_folder="static",
-        static_url_path="/assets",
+bp = Blueprint(
+    "ui",
+    __name__,
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/assets",
+)
+
+# What the page's script needs to draw like render.py does.
+_PAGE_CONFIG = {
+    "landmarkNames": list(LANDMARK_NAMES),
+    "fingers": {name: list(idx) for name, idx in FINGERS.items()},
+    "fingerColours": {name: _css_colour(bgr) for name, bgr in FINGER_COLOURS.items()},
+    "gestures": list(gestures.LABELS),
+}
+
+
+@bp.get("/")
+def index() -> Response:
+    settings = services.current().settings
+    config = {**_PAGE_CONFIG, "maxHands": settings.max_hands}
+    html = render_template("index.html", title=settings.ui_title, config=config)
+    response = Response(html, mimetype="text/html")
+    # The page only talks to its own origin; say so to the browser.
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'self'; img-src 'self' blob: data:; media-src 'self' blob:; "
+        "connect-src 'self' ws: wss:; style-src 'self'; script-src 'self'"
     )
-    # What the page's script needs to draw like render.py does, given once.
-    page_config = {
-        "landmarkNames": list(LANDMARK_NAMES),
-        "fingers": {name: list(idx) for name, idx in FINGERS.items()},
-        "fingerColours": {name: _css_colour(bgr) for name, bgr in FINGER_COLOURS.items()},
-        "gestures": list(gestures.LABELS),
-        "maxHands": settings.max_hands,
-    }
-
-    @bp.get("/")
-    def index() -> Response:
-        html = render_template("index.html", title=settings.ui_title, config=page_config)
-        response = Response(html, mimetype="text/html")
-        # The page only talks to its own origin; say so to the browser.
-        response.headers["Content-Security-Policy"] = (
-            "default-src 'self'; img-src 'self' blob: data:; media-src 'self' blob:; "
-            "connect-src 'self' ws: wss:; style-src 'self'; script-src 'self'"
-        )
-        return response
-
-    return bp
+    return response

@@ -1,148 +1,58 @@
-"""A short uploaded video file -> its frames, within limits on bytes, frames and duration.
+"""POST /v1/video: an mp4/webm/mov/mkv file -> per-frame hands in tracking mode, as JSON.
 
-OpenCV's VideoCapture reads only from a path, so the upload is written to a
-private temporary file (the container's only writable place is /tmp) and
-removed as soon as the frames have been read. The container's stated frame
-count and rate are checked before any frame is decoded, and the count is
-checked again while decoding because headers can lie.
+The raw body with its video/* content type, or the multipart field "video"
+(its type then comes from the part, else from the file name's suffix).
+?maxHands=N as for /v1/stream. One video at a time per worker.
 """
 
 from __future__ import annotations
 
-import os
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+from flask import Blueprint, Response, jsonify, request
 
-import cv2
-import numpy as np
+from . import errors, pipeline, services
+from .live import max_hands
+from .videofile import VIDEO_TYPES, VideoLimits
 
-from .config import Settings
-from .errors import ApiError
+# Room for multipart boundaries and headers on top of the video byte limit.
+VIDEO_MULTIPART_SLACK = 64 * 1024
 
-# Content types accepted, and the file suffix that lets FFmpeg pick the demuxer fast.
-VIDEO_TYPES: dict[str, str] = {
-    "video/mp4": ".mp4",
-    "video/quicktime": ".mov",
-    "video/webm": ".webm",
-    "video/x-matroska": ".mkv",
-}
+bp = Blueprint("video", __name__)
 
 
-@dataclass(frozen=True)
-class VideoLimits:
-    max_bytes: int
-    max_frames: int
-    max_seconds: float
-    max_frame_pixels: int
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> VideoLimits:
-        """HANDTRACKER_VIDEO_MAX_{BYTES,FRAMES,SECONDS,FRAME_PIXELS}."""
-        return cls(
-            max_bytes=settings.video_max_bytes,
-            max_frames=settings.video_max_frames,
-            max_seconds=settings.video_max_seconds,
-            max_frame_pixels=settings.video_max_frame_pixels,
-        )
-
-
-@dataclass(frozen=True)
-class VideoInfo:
-    width: int
-    height: int
-    fps: float
-    frames: int  # as the container states it (may be 0 when unknown)
-
-    def to_json(self) -> dict[str, float | int]:
-        return {
-            "width": self.width,
-            "height": self.height,
-            "fps": round(self.fps, 3),
-            "frames": self.frames,
-        }
-
-
-def unsupported_video(what: str) -> ApiError:
-    types = ", ".join(VIDEO_TYPES)
-    return ApiError(
-        f"unsupported media type {what}: send one of {types}", 415, "unsupported_media_type"
-    )
-
-
-def _too_large(message: str) -> ApiError:
-    return ApiError(message, 413, "video_too_large")
-
-
-@contextmanager
-def open_video(data: bytes, content_type: str, limits: VideoLimits) -> Iterator[VideoReader]:
-    """The frames of an uploaded video, with its temporary file removed afterwards."""
-    suffix = VIDEO_TYPES.get(content_type)
-    if suffix is None:
-        raise unsupported_video(content_type or "(none)")
-    if not data:
-        raise ApiError("the request carries no video data", 400, "empty_body")
-    if len(data) > limits.max_bytes:
-        raise _too_large(f"the upload exceeds the {limits.max_bytes}-byte limit")
-    fd, path = tempfile.mkstemp(prefix="handtracker-video-", suffix=suffix)
+@bp.post("/v1/video")
+def video() -> Response:
+    app = services.current()
+    hands = max_hands(app.settings.max_hands)
+    data, content_type = _upload(app.video_limits)
+    if not app.video_slot.acquire(blocking=False):
+        raise errors.video_busy()
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        capture = cv2.VideoCapture(path, cv2.CAP_FFMPEG)
+        tracker = app.make_tracker(hands)
         try:
-            yield VideoReader(capture, limits)
+            return jsonify(pipeline.track_video(data, content_type, app.video_limits, tracker))
         finally:
-            capture.release()
+            tracker.close()
     finally:
-        os.unlink(path)
+        app.video_slot.release()
 
 
-class VideoReader:
-    """Checks a capture against the limits, then yields its frames as RGB arrays."""
+def _upload(limits: VideoLimits) -> tuple[bytes, str]:
+    # The app-wide body limit is sized for images; a video has its own.
+    request.max_content_length = limits.max_bytes + VIDEO_MULTIPART_SLACK
+    if request.content_length is not None and request.content_length > request.max_content_length:
+        raise errors.video_too_large(f"the upload exceeds the {limits.max_bytes}-byte limit")
+    if request.mimetype == "multipart/form-data":
+        upload = request.files.get("video")
+        if upload is None:
+            raise errors.missing_video()
+        data = upload.read(limits.max_bytes + 1)
+        content_type = upload.mimetype or ""
+        if content_type not in VIDEO_TYPES:
+            content_type = _type_from_name(upload.filename or "") or content_type
+        return data, content_type
+    return request.get_data(cache=False), request.mimetype
 
-    def __init__(self, capture: cv2.VideoCapture, limits: VideoLimits) -> None:
-        if not capture.isOpened():
-            raise ApiError("the video could not be opened or decoded", 422, "undecodable_video")
-        self._capture = capture
-        self._limits = limits
-        width = int(capture.get(cv2.CAP_PROP_FRAME_WIDTH))
-        height = int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT))
-        fps = float(capture.get(cv2.CAP_PROP_FPS) or 0.0)
-        frames = max(0, int(capture.get(cv2.CAP_PROP_FRAME_COUNT)))
-        if width <= 0 or height <= 0:
-            raise ApiError("the video has no decodable picture", 422, "undecodable_video")
-        if width * height > limits.max_frame_pixels:
-            raise _too_large(
-                f"frames are {width}x{height}, over the {limits.max_frame_pixels}-pixel limit"
-            )
-        if frames > limits.max_frames:
-            raise _too_large(f"the video has {frames} frames, over the {limits.max_frames} limit")
-        if fps > 0 and frames / fps > limits.max_seconds:
-            raise _too_large(
-                f"the video lasts {frames / fps:.1f} s, over the {limits.max_seconds:g} s limit"
-            )
-        self.info = VideoInfo(width, height, fps if fps > 0 else 25.0, frames)
 
-    def frames(self) -> Iterator[tuple[int, int, np.ndarray]]:
-        """(index, timestamp in ms, RGB frame) for each frame, in order."""
-        index = 0
-        last_ms = -1
-        while True:
-            ok, bgr = self._capture.read()
-            if not ok:
-                break
-            if index >= self._limits.max_frames:
-                raise _too_large(f"the video has more than {self._limits.max_frames} frames")
-            # Presentation time from the container; fall back to the frame rate
-            # and force it to increase, as tracking mode requires.
-            ms = int(self._capture.get(cv2.CAP_PROP_POS_MSEC))
-            if ms <= last_ms:
-                ms = max(last_ms + 1, int(index * 1000 / self.info.fps))
-            if ms > self._limits.max_seconds * 1000:
-                raise _too_large(f"the video lasts over {self._limits.max_seconds:g} s")
-            last_ms = ms
-            yield index, ms, cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-            index += 1
-        if index == 0:
-            raise ApiError("the video has no decodable frames", 422, "undecodable_video")
+def _type_from_name(name: str) -> str | None:
+    suffix = "." + name.rsplit(".", 1)[-1].lower() if "." in name else ""
+    return next((t for t, s in VIDEO_TYPES.items() if s == suffix), None)

@@ -53,7 +53,11 @@ def test_a_session_tracks_frames_in_order(server, hand_video: Path) -> None:
         assert [r["frame"] for r in results] == list(range(1, 31))
         assert sum(1 for r in results if r["hands"]) >= 28
         hand = next(r["hands"][0] for r in results if r["hands"])
-        assert len(hand["landmarks"]) == 21 and hand["gesture"] and hand["handedness"]
+        assert len(hand["landmarks"]) == 21 and hand["gesture"] and hand["handedness"]["label"]
+        # The same shape as a hand of /v1/landmarks and /v1/video.
+        assert list(hand) == ["handedness", "gesture", "landmarks", "pixel", "worldLandmarks",
+                              "boundingBox"]  # fmt: skip
+        assert hand["landmarks"][0]["name"] == "WRIST" and hand["pixel"][0]["x"] > 0
         assert (results[-1]["width"], results[-1]["height"]) == (368, 640)
         # A bad frame is answered with an error and the session goes on.
         ws.send_binary(b"not a picture")

@@ -6,10 +6,10 @@ import re
 import threading
 from dataclasses import replace
 
-from handtracker_workload import create_app, state
+from handtracker_workload import create_app, services
 from handtracker_workload.hands import LANDMARK_NAMES
 from handtracker_workload.inference import Detector
-from handtracker_workload.lifecycle import Runtime
+from handtracker_workload.readiness import Readiness
 from openapi_spec_validator import validate
 
 
@@ -30,8 +30,8 @@ def test_not_ready_until_the_model_is_loaded_then_not_ready_when_draining(settin
 
     app = create_app(settings, detector=Detector(settings, warm_up=False))
     # A loader we control, to observe the window before the model is ready.
-    runtime = Runtime(settings.max_inflight, load=slow_load)
-    app.extensions[state.KEY] = replace(app.extensions[state.KEY], runtime=runtime)
+    readiness = Readiness(load=slow_load)
+    app.extensions[services.KEY] = replace(app.extensions[services.KEY], readiness=readiness)
     client = app.test_client()
     photo = (hands_dir / "openpose_hand.jpg").read_bytes()
 
@@ -43,11 +43,11 @@ def test_not_ready_until_the_model_is_loaded_then_not_ready_when_draining(settin
     assert client.get("/healthz").status_code == 200  # alive while loading
 
     release.set()
-    assert runtime.wait_loaded(30)
+    assert readiness.wait_loaded(30)
     assert client.get("/readyz").status_code == 200
     assert client.post("/v1/landmarks", data=photo, content_type="image/jpeg").status_code == 200
 
-    runtime.begin_drain()
+    readiness.begin_drain()
     assert client.get("/readyz").status_code == 503
     # Requests already on their way are still answered while draining.
     assert client.post("/v1/landmarks", data=photo, content_type="image/jpeg").status_code == 200
@@ -57,8 +57,8 @@ def test_a_model_that_fails_to_load_fails_liveness(settings, tmp_path):
     unwritable = tmp_path / "file"
     unwritable.write_text("not a directory")
     app = create_app(replace(settings, model_bundle_dir=unwritable / "models"))
-    runtime = app.extensions["handtracker"].runtime
-    assert runtime.wait_loaded(30)
+    readiness = app.extensions[services.KEY].readiness
+    assert readiness.wait_loaded(30)
     client = app.test_client()
     assert client.get("/healthz").status_code == 503
     assert client.get("/healthz").json["error"]["code"] == "model_load_failed"
@@ -81,6 +81,8 @@ def test_metrics_count_requests_by_route_and_code(client, hands_dir):
         "handtracker_image_decode_duration_seconds_bucket",
         "handtracker_hands_detected_bucket",
         "handtracker_inflight_requests",
+        "handtracker_queue_depth",
+        "handtracker_queue_wait_seconds_bucket",
     ):
         assert name in text
 

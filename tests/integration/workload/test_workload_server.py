@@ -169,16 +169,31 @@ def _json_lines(log: Path) -> list[str]:
     return [line for line in log.read_text().splitlines() if line.startswith("{")]
 
 
-def test_overload_answers_503_with_retry_after(start_server, hands_dir):
+# One worker, one request in flight, up to eight waiting.
+ONE_SLOT = {
+    "HANDTRACKER_WORKERS": "1",
+    "HANDTRACKER_MAX_INFLIGHT": "1",
+    "HANDTRACKER_MAX_QUEUE": "8",
+}
+
+
+def _annotate_together(server, body: bytes, count: int) -> list[requests.Response]:
+    def call(_: int) -> requests.Response:
+        return server.post("/v1/annotate", body, "image/png", headers={"Accept": "image/png"})
+
+    with ThreadPoolExecutor(count) as pool:
+        return list(pool.map(call, range(count)))
+
+
+def test_without_a_queue_overload_answers_503_with_retry_after(start_server, hands_dir):
     body = (hands_dir / "mpsamples_thumbs_up_1920.png").read_bytes()
-    env = {"HANDTRACKER_WORKERS": "1", "HANDTRACKER_THREADS": "8", "HANDTRACKER_MAX_INFLIGHT": "1"}
+    env = {
+        "HANDTRACKER_WORKERS": "1",
+        "HANDTRACKER_MAX_INFLIGHT": "1",
+        "HANDTRACKER_MAX_QUEUE": "0",
+    }
     with start_server(**env) as server:
-
-        def call(_: int) -> requests.Response:
-            return server.post("/v1/annotate", body, "image/png", headers={"Accept": "image/png"})
-
-        with ThreadPoolExecutor(8) as pool:
-            responses = list(pool.map(call, range(8)))
+        responses = _annotate_together(server, body, 8)
         statuses = Counter(r.status_code for r in responses)
         assert statuses[200] >= 1 and statuses[503] >= 1, statuses
         assert set(statuses) == {200, 503}
@@ -186,12 +201,43 @@ def test_overload_answers_503_with_retry_after(start_server, hands_dir):
             if response.status_code == 503:
                 assert int(response.headers["Retry-After"]) >= 1
                 assert response.json()["error"]["code"] == "overloaded"
-        assert call(0).status_code == 200
+        assert server.post("/v1/landmarks", body, "image/png").status_code == 200
         text = _scrape(server)
         assert (
             _value(text, "handtracker_rejected_requests_total", reason="overloaded")
             == (statuses[503])
         )
+
+
+def test_a_burst_waits_in_the_queue_instead_of_being_refused(start_server, hands_dir):
+    body = (hands_dir / "mpsamples_thumbs_up_1920.png").read_bytes()
+    with start_server(**ONE_SLOT, HANDTRACKER_QUEUE_TIMEOUT="30") as server:
+        responses = _annotate_together(server, body, 8)
+        assert Counter(r.status_code for r in responses) == {200: 8}
+        text = _scrape(server)
+        assert _value(text, "handtracker_queue_wait_seconds_count") == 8
+        # One ran at once; the others waited for it in turn.
+        assert _value(text, "handtracker_queue_wait_seconds_bucket", le="0.0") < 8
+        assert _value(text, "handtracker_queue_wait_seconds_sum") > 0
+        assert _value(text, "handtracker_queue_depth") == 0
+        assert _value(text, "handtracker_inflight_requests") == 0
+
+
+def test_a_request_that_waits_past_the_deadline_gets_503(start_server, hands_dir):
+    body = (hands_dir / "mpsamples_thumbs_up_1920.png").read_bytes()
+    with start_server(**ONE_SLOT, HANDTRACKER_QUEUE_TIMEOUT="0.05") as server:
+        responses = _annotate_together(server, body, 8)
+        refused = [r for r in responses if r.status_code == 503]
+        assert refused and len(refused) < 8, Counter(r.status_code for r in responses)
+        for response in refused:
+            assert response.json()["error"]["code"] == "overloaded"
+            assert "0.05 s" in response.json()["error"]["message"]
+            assert int(response.headers["Retry-After"]) >= 1
+        # Every admitted request waited at most the deadline.
+        text = _scrape(server)
+        admitted = _value(text, "handtracker_queue_wait_seconds_count")
+        assert admitted == 8 - len(refused)
+        assert _value(text, "handtracker_queue_wait_seconds_bucket", le="0.1") == admitted
 
 
 def test_sigterm_lets_the_request_in_flight_finish(start_server, hands_dir):

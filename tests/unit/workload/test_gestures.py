@@ -228,6 +228,6 @@ def photo_detector(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Detecto
 def test_photo_gestures(name: str, photo_detector: Detector, hands_dir: Path) -> None:
     data = (hands_dir / name).read_bytes()
     image = decode.to_rgb(data, decode.Limits(max_bytes=2**26, max_pixels=10**8))
-    hands = photo_detector.detect(decode.for_detection(image))
+    hands = photo_detector.detect(decode.for_detection(image.rgb))
     labels = sorted(gestures.label(h, (image.width, image.height)) for h in hands)
     assert labels == PHOTOS[name]

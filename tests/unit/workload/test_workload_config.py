@@ -14,7 +14,8 @@ def test_defaults_need_no_environment():
     assert settings.max_pixels == 40_000_000
     assert settings.port == 8080
     assert settings.workers >= 1
-    assert settings.max_inflight <= settings.threads
+    assert (settings.max_inflight, settings.max_queue, settings.queue_timeout) == (4, 16, 1.0)
+    assert settings.jpeg_quality == 90
     assert (settings.max_sessions, settings.session_idle_seconds) == (4, 30.0)
     assert settings.video_max_bytes == 50 * 2**20
     assert (settings.video_max_frames, settings.video_max_seconds) == (1500, 60.0)
@@ -36,6 +37,10 @@ def test_defaults_need_no_environment():
         ("WORKERS", "3", "workers", 3),
         ("THREADS", "4", "threads", 4),
         ("MAX_INFLIGHT", "2", "max_inflight", 2),
+        ("MAX_QUEUE", "40", "max_queue", 40),
+        ("MAX_QUEUE", "0", "max_queue", 0),  # no queue: 503 as soon as every slot is busy
+        ("QUEUE_TIMEOUT", "0.25", "queue_timeout", 0.25),
+        ("JPEG_QUALITY", "75", "jpeg_quality", 75),
         ("PORT", "9000", "port", 9000),
         ("MODEL_BUNDLE_DIR", "/opt/models", "model_bundle_dir", Path("/opt/models")),
         ("MAX_SESSIONS", "3", "max_sessions", 3),
@@ -71,6 +76,10 @@ def test_each_variable_is_read(variable, value, field, expected):
         ("WORKERS", "0"),
         ("THREADS", "many"),
         ("MAX_INFLIGHT", "0"),
+        ("MAX_QUEUE", "-1"),
+        ("QUEUE_TIMEOUT", "0"),
+        ("QUEUE_TIMEOUT", "soon"),
+        ("JPEG_QUALITY", "101"),
         ("PORT", "70000"),
         ("MAX_SESSIONS", "-1"),
         ("MAX_SESSIONS", "many"),
@@ -86,6 +95,12 @@ def test_each_variable_is_read(variable, value, field, expected):
 def test_invalid_values_name_the_variable(variable, value):
     with pytest.raises(ConfigError, match=f"HANDTRACKER_{variable}="):
         Settings.from_env({f"HANDTRACKER_{variable}": value})
+
+
+def test_threads_cover_every_admitted_queued_and_live_request_unless_set():
+    settings = Settings(max_inflight=3, max_queue=10, max_sessions=2)
+    assert settings.worker_threads == 3 + 10 + 2 + Settings.SPARE_THREADS
+    assert Settings(threads=6, max_queue=10).worker_threads == 6
 
 
 @pytest.mark.parametrize(

@@ -47,7 +47,7 @@ def test_large_jpegs_decode_reduced_and_other_formats_do_not():
     assert (jpeg.width, jpeg.height) == (2400, 1200)
     full = decode.to_rgb(_encode(".jpg", bgr), limits, allow_reduced=False)
     assert full.rgb.shape == (1200, 2400, 3)
-    assert decode.for_detection(full).shape == (600, 1200, 3)
+    assert decode.for_detection(full.rgb).shape == (600, 1200, 3)
     png = decode.to_rgb(_encode(".png", bgr), limits)
     assert png.reduction == 1 and png.rgb.shape == (1200, 2400, 3)
 

@@ -36,7 +36,8 @@ def test_line_width_scales_with_the_image(size, width):
 
 @pytest.mark.parametrize(("width", "height"), [(200, 150), (2000, 1500)])
 def test_draw_paints_each_finger_in_its_colour(width, height):
-    canvas = render.draw(np.zeros((height, width, 3), np.uint8), [_hand()])
+    rgb = render.draw(np.zeros((height, width, 3), np.uint8), [_hand()])
+    canvas = rgb[:, :, ::-1]  # drawn in RGB, the palette is written in BGR
     for finger, colour in render.FINGER_COLOURS.items():
         # Halfway between the last two joints: on the line, clear of the white dots.
         dip, tip = (_hand().landmarks[i] for i in FINGERS[finger][2:])
@@ -53,8 +54,17 @@ def test_no_hands_draws_nothing():
 
 
 @pytest.mark.parametrize("fmt", ["jpeg", "png"])
-def test_encode_round_trips(fmt):
-    image = np.full((40, 30, 3), 200, np.uint8)
-    decoded = cv2.imdecode(np.frombuffer(render.encode(image, fmt), np.uint8), cv2.IMREAD_COLOR)
-    assert decoded.shape == image.shape
-    assert np.abs(decoded.astype(int) - 200).max() <= 2
+def test_encode_round_trips_in_rgb_order(fmt):
+    rgb = np.zeros((40, 32, 3), np.uint8)
+    rgb[:, :16] = (220, 30, 30)  # left half red
+    decoded = cv2.imdecode(np.frombuffer(render.encode(rgb, fmt), np.uint8), cv2.IMREAD_COLOR)
+    assert decoded.shape == rgb.shape
+    assert np.abs(decoded[20, 4].astype(int) - (30, 30, 220)).max() <= 8  # BGR: red last
+    assert np.abs(decoded[20, 28].astype(int)).max() <= 8
+
+
+@pytest.mark.parametrize("quality", [50, 95])
+def test_jpeg_quality_is_the_one_asked_for(quality):
+    noise = np.random.default_rng(0).integers(0, 255, (64, 64, 3), np.uint8)
+    sizes = {q: len(render.encode(noise, "jpeg", q)) for q in (quality, quality - 20)}
+    assert sizes[quality] > sizes[quality - 20]

@@ -357,7 +357,9 @@
     }
     const ctx = o.getContext("2d");
     ctx.clearRect(0, 0, o.width, o.height);
-    for (const hand of msg.hands) drawSkeleton(ctx, hand.landmarks, o.width, o.height, 3);
+    for (const hand of msg.hands) {
+      drawSkeleton(ctx, hand.landmarks.map((p) => [p.x, p.y]), o.width, o.height, 3);
+    }
     $("no-hand").hidden = msg.hands.length > 0;
     const list = $("live-gestures");
     if (msg.hands.length === 0) {
@@ -373,7 +375,7 @@
       badge.className = "gesture";
       badge.dataset.gesture = hand.gesture;
       badge.textContent = gestureName(hand.gesture);
-      li.append(`${hand.handedness} hand `, badge);
+      li.append(`${hand.handedness.label} hand `, badge);
       return li;
     }));
   }

@@ -1,6 +1,6 @@
-"""What a worker process knows about itself: model loaded? draining? how busy?
+"""Whether this worker can serve: its detector loaded (in the background) and not draining.
 
-One Runtime per Flask app (so per worker process). The detector is built in a
+One Readiness per Flask app, so per worker process. The detector is built in a
 background thread so /readyz can answer 503 while the model loads instead of
 the worker not answering at all; draining starts on SIGTERM (see
 gunicorn_conf.py) and turns readiness off while in-flight requests finish.
@@ -10,29 +10,22 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from typing import Generic, TypeVar
 
 from . import errors
-from .inference import Detector
 
 log = logging.getLogger(__name__)
 
+D = TypeVar("D")
 
-class Runtime:
-    def __init__(
-        self,
-        max_inflight: int,
-        load: Callable[[], Detector] | None = None,
-        detector: Detector | None = None,
-    ) -> None:
-        self.max_inflight = max_inflight
+
+class Readiness(Generic[D]):
+    def __init__(self, load: Callable[[], D] | None = None, detector: D | None = None) -> None:
         self._detector = detector
         self._failure: BaseException | None = None
         self._loaded = threading.Event()
         self._draining = threading.Event()
-        self._lock = threading.Lock()
-        self._inflight = 0
         if detector is not None:
             self._loaded.set()
         elif load is not None:
@@ -40,11 +33,11 @@ class Runtime:
                 target=self._load, args=(load,), name="model-load", daemon=True
             ).start()
 
-    def _load(self, load: Callable[[], Detector]) -> None:
+    def _load(self, load: Callable[[], D]) -> None:
         try:
             self._detector = load()
             log.info("Loaded the hand landmarker and ran its warm-up")
-        except BaseException as exc:  # reported by /readyz and every request
+        except BaseException as exc:  # reported by /healthz, /readyz and every request
             self._failure = exc
             log.exception("Failed to load the hand landmarker")
         finally:
@@ -68,22 +61,9 @@ class Runtime:
     def begin_drain(self) -> None:
         self._draining.set()
 
-    @property
-    def inflight(self) -> int:
-        return self._inflight
-
-    @contextmanager
-    def admit(self) -> Iterator[Detector]:
-        """Holds one of max_inflight slots for the body, or raises 503."""
+    def detector(self) -> D:
+        """The loaded detector, or 503 not_ready while it loads."""
         detector = self._detector
         if detector is None:
             raise errors.not_ready()
-        with self._lock:
-            if self._inflight >= self.max_inflight:
-                raise errors.overloaded()
-            self._inflight += 1
-        try:
-            yield detector
-        finally:
-            with self._lock:
-                self._inflight -= 1
+        return detector

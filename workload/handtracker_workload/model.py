@@ -1,0 +1,44 @@
+"""What the served model is: the settings it runs with and the MediaPipe release.
+
+Kept apart from inference.py so that routes, probes and /v2 metadata can
+describe the model without importing mediapipe.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib.metadata import version
+from typing import Any
+
+from .config import Settings
+
+NAME = "hand-landmarker"
+MEDIAPIPE_VERSION = version("mediapipe")
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    complexity: str
+    max_hands: int
+    min_detection_confidence: float
+    min_tracking_confidence: float
+    mediapipe_version: str = MEDIAPIPE_VERSION
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ModelInfo:
+        return cls(
+            complexity=settings.model_complexity,
+            max_hands=settings.max_hands,
+            min_detection_confidence=settings.min_detection_confidence,
+            min_tracking_confidence=settings.min_tracking_confidence,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": "mediapipe-hand-landmarker",
+            "complexity": self.complexity,
+            "maxHands": self.max_hands,
+            "minDetectionConfidence": self.min_detection_confidence,
+            "minTrackingConfidence": self.min_tracking_confidence,
+            "mediapipeVersion": self.mediapipe_version,
+        }
