@@ -1,11 +1,15 @@
-"""Keep-alive connections spread over the workers (worker.py), on the real server."""
+"""Keep-alive connections, and their requests, spread over the workers (worker.py,
+loadboard.py), on the real server."""
 
 from __future__ import annotations
 
 import http.client
+import json
 import os
+import signal
 import threading
 import time
+from collections import Counter
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -90,3 +94,43 @@ def test_workers_holding_many_connections_still_accept_promptly(server) -> None:
     finally:
         for conn in idle:
             conn.close()
+
+
+def _landmarks_by_worker(log: Path) -> Counter:
+    entries = (json.loads(line) for line in log.read_text().splitlines() if line.startswith("{"))
+    return Counter(e["pid"] for e in entries if e.get("route") == "/v1/landmarks")
+
+
+@pytest.mark.photos
+def test_requests_of_connections_piled_on_one_worker_spread_to_the_other(server, hands_dir):
+    port = urlsplit(server.url).port
+    busy, idle = _workers(server.process.pid)
+    os.kill(idle, signal.SIGSTOP)  # `idle` cannot accept: every connection lands on `busy`
+    try:
+        conns = _connect_together(port, 16)
+    finally:
+        os.kill(idle, signal.SIGCONT)
+    assert {_holder([busy, idle], port, c.sock.getsockname()[1]) for c in conns} == {busy}
+    photo = (hands_dir / "mpsamples_hand_thumb_up.jpg").read_bytes()
+    before = _landmarks_by_worker(server.log)
+    statuses: Counter = Counter()
+
+    def client(conn: http.client.HTTPConnection) -> None:
+        for _ in range(15):
+            # http.client reconnects by itself after a `Connection: close`.
+            conn.request("POST", "/v1/landmarks", photo, {"Content-Type": "image/jpeg"})
+            response = conn.getresponse()
+            response.read()
+            statuses[response.status] += 1
+
+    threads = [threading.Thread(target=client, args=(c,)) for c in conns]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for conn in conns:
+        conn.close()
+    served = _landmarks_by_worker(server.log) - before
+    assert statuses == {200: 16 * 15}
+    # Without the load board the second worker would serve none of these.
+    assert served[idle] >= 0.25 * sum(served.values()), served
