@@ -57,7 +57,6 @@ wait
 """
 
 
-
 def _under_tmp(*paths: Path) -> list[str]:
     """The top folders under /tmp that hold any of the paths (a clone in /tmp/x/...)."""
     tops = set()
@@ -68,17 +67,40 @@ def _under_tmp(*paths: Path) -> list[str]:
     return sorted(tops)
 
 
-@pytest.mark.skipif(
+def _checkout_under_tmp(tmp_path: Path) -> tuple[Path, Path]:
+    """A copy of the workload and a virtualenv of its own, both under /tmp, as a
+    fresh clone in /tmp has them: (checkout root, its python)."""
+    root = tmp_path / "clone"
+    shutil.copytree(REPO_ROOT / "workload", root / "workload",
+                    ignore=shutil.ignore_patterns("__pycache__"))  # fmt: skip
+    venv = root / ".venv"
+    subprocess.run([sys._base_executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    # The packages stay those of this environment, found through a .pth file.
+    site = next(venv.glob("lib/python*/site-packages"))
+    packages = [p for p in sys.path if p.endswith("site-packages") and Path(p).is_dir()]
+    (site / "environment.pth").write_text("\n".join(packages) + "\n")
+    return root, venv / "bin" / "python"
+
+
+needs_unshare = pytest.mark.skipif(
     os.geteuid() != 0 or shutil.which("unshare") is None,
     reason="needs root and unshare(1) to remount / read-only in a private namespace",
 )
-def test_serves_from_a_read_only_root_writing_only_to_tmp(hands_dir):
+
+
+@needs_unshare
+@pytest.mark.parametrize("where", ["checkout", "clone-under-tmp"])
+def test_serves_from_a_read_only_root_writing_only_to_tmp(hands_dir, tmp_path, where):
+    repo, python = REPO_ROOT, Path(sys.executable)
+    if where == "clone-under-tmp":
+        repo, python = _checkout_under_tmp(tmp_path)
+        assert str(python).startswith("/tmp/")
     env = {
         **os.environ,
-        "REPO": str(REPO_ROOT),
-        "KEEP": " ".join(_under_tmp(REPO_ROOT, Path(sys.executable), hands_dir)),
-        "PYTHON": sys.executable,
-        "PYTHONPATH": str(REPO_ROOT / "workload"),
+        "REPO": str(repo),
+        "KEEP": " ".join(_under_tmp(repo, python, hands_dir)),
+        "PYTHON": str(python),
+        "PYTHONPATH": str(repo / "workload"),
         "PORT": str(free_port()),
         "PHOTO": str(hands_dir / "openpose_hand.jpg"),
         "HANDTRACKER_WORKERS": "1",
