@@ -1,26 +1,28 @@
-"""Workload benchmark: the served API against the model's own speed, side by side.
+"""Workload benchmark: each target beside its measured figure, in one run on one machine.
 
     make bench            (or: .venv/bin/python benchmarks/bench_workload.py [--seconds N])
 
-In one run on one machine it measures
-  1. the floor: in-process inference only, one detector per process, as many
-     processes as cores, on an ordinary photo (and over all the test photos);
-  2. the real server (`python -m handtracker_workload`, gunicorn, one worker per
-     core) on the same photo at concurrency 1, 2, 4, 8: req/s, p50, p99 and
-     served/floor, each served window right after a floor window so that a
-     shared machine's load weighs on both alike. The load comes from this
-     process (keep-alive connections, one thread each, a minimal HTTP client so
-     that little of the machine goes to generating it); its CPU use is printed
-     next to each figure, and so is the server's CPU time per request beside
-     the floor's per image, which is where the overhead of serving shows.
-     --also-worker-class gthread serves the same windows from a second server
-     with another gunicorn worker class, for comparison;
-  3. a 4000x3000 photo (a test photo upscaled): served /v1/landmarks against a
-     plain in-process pipeline (full decode + inference, same process count),
-     and how far apart their landmarks are;
-  4. an 8000x8000 JPEG: latency and the serving worker's extra memory.
-Targets (2 cores): served >= 0.9 x floor at concurrency >= 2; 4000x3000 served
->= 2 x plain; 8000x8000 answered in <= 0.3 s with <= 50 MB extra memory.
+  1. 640 px photo: the served /v1/landmarks (`python -m handtracker_workload`,
+     gunicorn, one worker per core) at concurrency 2, 4 and 8 against the
+     in-process floor (inference only, one detector per process, as many
+     processes as cores, the photo decoded beforehand). Served and floor windows
+     alternate, so a shared machine's load weighs on both alike; the ratio is the
+     median over adjacent pairs. Target: >= 0.95 at c=4 and c=8.
+  2. 12 MP JPEG: /predict and /v1/annotate against the seed app, the original
+     service as it was (seed_app() below: Flask + gunicorn, 2 sync workers, the
+     legacy mp.solutions.hands, full decode, BGR drawing, cv2.imencode at its
+     default quality 95), in alternating windows at concurrency 4. Both answer a
+     4000x3000 JPEG (ours at HANDTRACKER_JPEG_QUALITY, 90). Target: >= 1.5x.
+  3. Mixed load, one client, 16 keep-alive connections: test photos to
+     /v1/landmarks, /v1/annotate and /v2 infer, and one request in five
+     hostile (truncated, not an image, GIF, a pixel bomb, a tiny image). Target:
+     >= 99 % of the valid requests answered 200, no 5xx for hostile ones.
+  4. The same mix at concurrency 64: overload shed with 503 + Retry-After, p99
+     of the admitted (200) requests <= 1.5 s, workers' memory bounded.
+  5. An 8000x8000 JPEG: latency and the serving worker's extra memory.
+
+The load comes from this process: keep-alive connections, one thread each, a
+minimal HTTP client so that little of the machine goes to generating it.
 """
 
 from __future__ import annotations
@@ -30,15 +32,17 @@ import http.client
 import json
 import multiprocessing as mp
 import os
+import random
 import signal
 import socket
 import statistics
+import struct
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
@@ -54,6 +58,44 @@ from tests.fixtures.testdata import testdata_dir  # noqa: E402
 
 ORDINARY = "mpsamples_hand_thumb_up.jpg"  # 640x521, one hand
 CORES = len(os.sched_getaffinity(0))
+SEED_JPEG_QUALITY = 95  # cv2.imencode's default
+OUR_JPEG_QUALITY = Settings().jpeg_quality
+
+
+# ---------------------------------------------------------------- the seed app
+
+
+def seed_app():  # type: ignore[no-untyped-def]
+    """The original service, as it was written: gunicorn imports this in each worker."""
+    import mediapipe as mp_legacy
+    from flask import Flask, Response, request
+
+    app = Flask("seed")
+    hands = mp_legacy.solutions.hands.Hands(
+        static_image_mode=True, max_num_hands=2, min_detection_confidence=0.5
+    )
+    fingers = {(0, 255, 255): (1, 2, 3, 4), (128, 0, 128): (5, 6, 7, 8),
+               (255, 255, 0): (9, 10, 11, 12), (0, 255, 0): (13, 14, 15, 16),
+               (0, 0, 255): (17, 18, 19, 20)}  # fmt: skip
+
+    @app.post("/predict")
+    def predict() -> Response:
+        data = request.files["image"].read()
+        bgr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+        rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+        result = hands.process(rgb)
+        height, width = bgr.shape[:2]
+        for landmarks in result.multi_hand_landmarks or []:
+            points = [(int(p.x * width), int(p.y * height)) for p in landmarks.landmark]
+            for colour, chain in fingers.items():
+                for a, b in zip((0, *chain), chain, strict=False):
+                    cv2.line(bgr, points[a], points[b], colour, 2)
+            for point in points:
+                cv2.circle(bgr, point, 3, (255, 255, 255), -1)
+        ok, buf = cv2.imencode(".jpg", bgr)
+        return Response(buf.tobytes(), mimetype="image/jpeg")
+
+    return app
 
 
 # ---------------------------------------------------------------- in-process
@@ -126,54 +168,51 @@ class InProcess:
 class Figure:
     floor: float  # best in-process window, img/s
     floor_cpu_ms: float  # in-process CPU time per image, in that window
-    served: dict[str, float]  # best served window
+    served: Window  # best served window
     ratio: float  # median served/floor over adjacent pairs of windows
 
 
-def alternate(floor: InProcess, servers: list[Server], body: bytes, concurrency: int,
-              seconds: float, rounds: int) -> list[Figure]:  # fmt: skip
-    """One Figure per server; each round runs a floor window, then each server's."""
-    pairs: list[list[tuple[float, float, dict[str, float]]]] = [[] for _ in servers]
+def alternate(floor: InProcess, server: Server, request: bytes, concurrency: int,
+              seconds: float, rounds: int) -> Figure:  # fmt: skip
+    """Each round runs a floor window, then the server's."""
+    runs = []
     for _ in range(rounds):
-        for index, server in enumerate(servers):
-            in_process = floor.window(seconds)
-            cpu_ms = floor.cpu_ms_per_image
-            pairs[index].append((in_process, cpu_ms, _window(server, body, concurrency, seconds)))
-    figures = []
-    for runs in pairs:
-        ratio = statistics.median(served["rps"] / base for base, _, served in runs)
-        best = max((served for _, _, served in runs), key=lambda r: r["rps"])
-        base, cpu_ms, _ = max(runs, key=lambda run: run[0])
-        figures.append(Figure(base, cpu_ms, best, ratio))
-    return figures
+        in_process = floor.window(seconds)
+        cpu_ms = floor.cpu_ms_per_image
+        runs.append((in_process, cpu_ms, run_window(server, [("valid", request)], concurrency,
+                                                    seconds)))  # fmt: skip
+    ratio = statistics.median(served.rps / base for base, _, served in runs)
+    best = max((served for _, _, served in runs), key=lambda w: w.rps)
+    base, cpu_ms, _ = max(runs, key=lambda run: run[0])
+    return Figure(base, cpu_ms, best, ratio)
 
 
 # ---------------------------------------------------------------- the server
 
 
 class Server:
-    """`python -m handtracker_workload` on a free port; `worker_class` overrides
-    the configured gunicorn worker class (through GUNICORN_CMD_ARGS)."""
+    """`python -m handtracker_workload` on a free port, or with `command` another
+    server (the seed app) run the same way."""
 
-    def __init__(self, bundle_dir: Path, worker_class: str | None = None, **env: str) -> None:
-        self.label = worker_class or "as shipped"
-        if worker_class:
-            env["GUNICORN_CMD_ARGS"] = f"--worker-class {worker_class}"
+    def __init__(self, bundle_dir: Path, command: list[str] | None = None, **env: str) -> None:
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             self.port = sock.getsockname()[1]
         fd, name = tempfile.mkstemp(prefix="bench-server-", suffix=".log")
         os.close(fd)
         self.log = Path(name)
-        full_env = {**os.environ, "PYTHONPATH": str(REPO / "workload"),
-                    "HANDTRACKER_MODEL_BUNDLE_DIR": str(bundle_dir),
+        full_env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+                        [str(REPO / "workload"), str(REPO / "benchmarks"), str(REPO)]),
+                    "HANDTRACKER_MODEL_BUNDLE_DIR": str(bundle_dir), "GLOG_minloglevel": "2",
                     **env}  # fmt: skip
+        command = command or [sys.executable, "-m", "handtracker_workload"]
+        self.ready_path = "/readyz" if "handtracker_workload" in command else None
         with self.log.open("wb") as sink:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "handtracker_workload", "--bind", f"127.0.0.1:{self.port}"],
+                [*command, "--bind", f"127.0.0.1:{self.port}"],
                 env=full_env, stdout=sink, stderr=subprocess.STDOUT,
             )  # fmt: skip
-        deadline = time.time() + 60
+        deadline = time.time() + 90
         while len(self.workers()) < int(env.get("HANDTRACKER_WORKERS", CORES)) or not all(
             self._ready() for _ in range(20)
         ):
@@ -183,7 +222,9 @@ class Server:
 
     def _ready(self) -> bool:
         try:
-            return self.request("GET", "/readyz")[0] == 200
+            if self.ready_path is None:  # the seed app has no probe: any answer will do
+                return self.request("GET", "/")[0] in (200, 404)
+            return self.request("GET", self.ready_path)[0] == 200
         except OSError:
             return False
 
@@ -211,30 +252,36 @@ class Server:
         self.log.unlink()
 
 
+@dataclass
+class Reply:
+    status: int
+    seconds: float
+    retry_after: bool
+    length: int
+
+
 class LoadClient:
-    """One keep-alive connection sending one prepared POST over and over.
+    """One keep-alive connection sending prepared requests.
 
     A bare socket and a Content-Length read instead of http.client, whose
     header parsing alone costs several times more CPU per request: the load
     generator shares the machine with the server it measures. Reconnects when
     the server closes the connection, as a real client would."""
 
-    def __init__(self, port: int, path: str, body: bytes) -> None:
+    def __init__(self, port: int) -> None:
         self._port = port
-        head = (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: image/jpeg\r\n"
-                f"Content-Length: {len(body)}\r\n\r\n")  # fmt: skip
-        self._request = head.encode() + body
         self._sock: socket.socket | None = None
         self.connects = 0
 
-    def call(self) -> int:
-        """Sends the request, reads the whole response, returns its status."""
+    def call(self, request: bytes) -> Reply:
+        """Sends the request, reads the whole response."""
+        start = time.perf_counter()
         if self._sock is None:
-            self._sock = socket.create_connection(("127.0.0.1", self._port), timeout=60)
+            self._sock = socket.create_connection(("127.0.0.1", self._port), timeout=120)
             self._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             self.connects += 1
         sock = self._sock
-        sock.sendall(self._request)
+        sock.sendall(request)
         data = b""
         while (end := data.find(b"\r\n\r\n")) < 0:
             data += self._recv(sock)
@@ -247,11 +294,11 @@ class LoadClient:
             missing -= len(chunk)
         if "connection: close" in head:
             self.close()
-        return status
+        return Reply(status, time.perf_counter() - start, "retry-after:" in head, length)
 
     @staticmethod
     def _recv(sock: socket.socket) -> bytes:
-        chunk = sock.recv(65536)
+        chunk = sock.recv(262144)
         if not chunk:
             raise ConnectionError("server closed the connection mid-response")
         return chunk
@@ -260,6 +307,31 @@ class LoadClient:
         if self._sock is not None:
             self._sock.close()
             self._sock = None
+
+
+def raw_request(path: str, body: bytes, content_type: str = "image/jpeg",
+                headers: dict[str, str] | None = None) -> bytes:  # fmt: skip
+    extra = "".join(f"{k}: {v}\r\n" for k, v in (headers or {}).items())
+    head = (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: {content_type}\r\n"
+            f"Content-Length: {len(body)}\r\n{extra}\r\n")  # fmt: skip
+    return head.encode() + body
+
+
+def multipart_request(path: str, field_name: str, body: bytes) -> bytes:
+    boundary = "benchboundary7d1f"
+    payload = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"{field_name}\"; "
+               f"filename=\"photo.jpg\"\r\nContent-Type: image/jpeg\r\n\r\n").encode()
+    payload += body + f"\r\n--{boundary}--\r\n".encode()  # fmt: skip
+    return raw_request(path, payload, f"multipart/form-data; boundary={boundary}")
+
+
+def v2_request(body: bytes) -> bytes:
+    head = json.dumps({"inputs": [{"name": "image", "datatype": "BYTES", "shape": [1],
+                                   "parameters": {"binary_data_size": len(body) + 4}}],
+                       "parameters": {"binary_data_output": True}}).encode()  # fmt: skip
+    return raw_request("/v2/models/hand-landmarker/infer", head + struct.pack("<I", len(body))
+                       + body, "application/octet-stream",
+                       {"Inference-Header-Content-Length": str(len(head))})  # fmt: skip
 
 
 def _cpu_seconds(pids: list[int]) -> float:
@@ -271,15 +343,33 @@ def _cpu_seconds(pids: list[int]) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
-def _window(server: Server, body: bytes, concurrency: int, seconds: float) -> dict[str, float]:
-    latencies: list[list[float]] = [[] for _ in range(concurrency)]
-    errors = [0] * concurrency
-    clients = [LoadClient(server.port, "/v1/landmarks", body) for _ in range(concurrency)]
+@dataclass
+class Window:
+    replies: list[Reply] = field(default_factory=list)
+    seconds: float = 0.0
+    server_cpu: float = 0.0
+    client_cpu: float = 0.0
+    kinds: list[str] = field(default_factory=list)  # "valid" / "hostile", per reply
+
+    @property
+    def rps(self) -> float:
+        return sum(r.status == 200 for r in self.replies) / self.seconds
+
+    def p(self, q: float, status: int | None = 200) -> float:
+        times = sorted(r.seconds for r in self.replies if status is None or r.status == status)
+        return times[min(len(times) - 1, int(len(times) * q))] * 1000 if times else float("nan")
+
+
+def run_window(server: Server, requests: list[tuple[str, bytes]], concurrency: int,
+               seconds: float, shuffle: bool = False) -> Window:  # fmt: skip
+    """`concurrency` closed-loop clients cycling through `requests` (kind, raw request)."""
+    result = Window(seconds=seconds)
+    per_client: list[list[tuple[str, Reply]]] = [[] for _ in range(concurrency)]
+    clients = [LoadClient(server.port) for _ in range(concurrency)]
     workers = server.workers()
     deadline, cpu_at_start = [0.0], [0.0, 0.0]
 
     def begin() -> None:
-        # Runs once every client is connected and warm, just before they start.
         deadline[0] = time.perf_counter() + seconds
         cpu_at_start[:] = [_cpu_seconds(workers), time.process_time()]
 
@@ -287,13 +377,16 @@ def _window(server: Server, body: bytes, concurrency: int, seconds: float) -> di
 
     def client(index: int) -> None:
         load = clients[index]
-        load.call()  # connect + warm
+        order = list(requests)
+        if shuffle:
+            random.Random(index).shuffle(order)
+        load.call(order[index % len(order)][1])  # connect + warm
         start_gate.wait()
+        i = index
         while time.perf_counter() < deadline[0]:
-            start = time.perf_counter()
-            status = load.call()
-            latencies[index].append(time.perf_counter() - start)
-            errors[index] += status != 200
+            kind, raw = order[i % len(order)]
+            per_client[index].append((kind, load.call(raw)))
+            i += 1
         load.close()
 
     threads = [threading.Thread(target=client, args=(i,)) for i in range(concurrency)]
@@ -301,19 +394,13 @@ def _window(server: Server, body: bytes, concurrency: int, seconds: float) -> di
         thread.start()
     for thread in threads:
         thread.join()
-    server_cpu = _cpu_seconds(workers) - cpu_at_start[0]
-    client_cpu = time.process_time() - cpu_at_start[1]
-    flat = sorted(x for xs in latencies for x in xs)
-    return {
-        "rps": len(flat) / seconds,
-        "p50": flat[len(flat) // 2] * 1000,
-        "p99": flat[min(len(flat) - 1, int(len(flat) * 0.99))] * 1000,
-        "errors": sum(errors),
-        # Percent of one core, over the window.
-        "client_cpu": client_cpu / seconds * 100,
-        "server_cpu_ms": server_cpu / max(1, len(flat)) * 1000,
-        "reconnects": sum(c.connects for c in clients) - concurrency,
-    }
+    result.server_cpu = _cpu_seconds(workers) - cpu_at_start[0]
+    result.client_cpu = time.process_time() - cpu_at_start[1]
+    for replies in per_client:
+        for kind, reply in replies:
+            result.kinds.append(kind)
+            result.replies.append(reply)
+    return result
 
 
 def _memory(pid: int) -> tuple[int, int]:
@@ -324,56 +411,61 @@ def _memory(pid: int) -> tuple[int, int]:
     return int(fields["VmRSS"].split()[0]), int(fields["VmHWM"].split()[0])
 
 
-def _pixels(body: bytes) -> list[np.ndarray]:
-    payload = json.loads(body)
-    return [np.array([(p["x"], p["y"]) for p in h["pixel"]]) for h in payload["hands"]]
+# ---------------------------------------------------------------- the sections
 
 
-# ---------------------------------------------------------------- main
+@dataclass
+class Target:
+    name: str
+    goal: str
+    measured: str
+    met: bool
 
 
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=3.0, help="per window")
     parser.add_argument("--rounds", type=int, default=3, help="windows per figure")
-    parser.add_argument(
-        "--also-worker-class",
-        metavar="CLASS",
-        help="also serve the ordinary photo from a server with this gunicorn worker class "
-        "(e.g. gthread), its windows alternating with the others",
-    )
+    parser.add_argument("--mixed-seconds", type=float, default=10.0, help="c=16 and c=64 windows")
     args = parser.parse_args()
     photos_dir = testdata_dir()
     with tempfile.TemporaryDirectory(prefix="bench-models-") as tmp:
         bundle_dir = Path(tmp)
         bundle.build(bundle_dir, "full")
-        return run(bundle_dir, photos_dir, args.seconds, args.rounds, args.also_worker_class)
+        targets = run(bundle_dir, photos_dir, args.seconds, args.rounds, args.mixed_seconds)
+    print("\ntarget                                  goal          measured        met")
+    for t in targets:
+        print(f"  {t.name:38s}{t.goal:14s}{t.measured:16s}{'yes' if t.met else 'NO'}")
+    return 0
 
 
 def run(bundle_dir: Path, photos_dir: Path, seconds: float, rounds: int,
-        also_worker_class: str | None = None) -> int:  # fmt: skip
-    print(f"cores: {CORES}; photos: {photos_dir}")
-    print(f"{rounds} windows of {seconds:g} s per figure; in-process and served windows alternate")
+        mixed_seconds: float) -> list[Target]:  # fmt: skip
+    print(f"cores: {CORES}; photos: {photos_dir}; load average {os.getloadavg()[0]:.2f}")
+    print(f"{rounds} windows of {seconds:g} s per figure; compared windows alternate")
     ordinary = (photos_dir / ORDINARY).read_bytes()
     photo = cv2.imread(str(photos_dir / ORDINARY))
-    all_photos = [p.read_bytes() for p in sorted(photos_dir.glob("*.jpg"))
-                  if "3000x4000" not in p.name]  # fmt: skip
-    servers = [Server(bundle_dir, HANDTRACKER_WORKERS=str(CORES))]
+    targets: list[Target] = []
+    server = Server(bundle_dir, HANDTRACKER_WORKERS=str(CORES))
     try:
-        if also_worker_class:
-            servers.append(Server(bundle_dir, also_worker_class, HANDTRACKER_WORKERS=str(CORES)))
-        ordinary_photo(servers, bundle_dir, ordinary, all_photos, seconds, rounds)
-        phone_photo(servers[0], bundle_dir, _phone_like(photo, 4000, 3000, 92), seconds, rounds)
+        targets += small_photo(server, bundle_dir, ordinary, seconds, rounds)
+        seed_command = [sys.executable, "-m", "gunicorn", "--workers", "2",
+                        "bench_workload:seed_app()"]  # fmt: skip
+        seed = Server(bundle_dir, seed_command, HANDTRACKER_WORKERS="2")
+        try:
+            targets += big_photo(server, seed, _phone_like(photo, 4000, 3000, 92), seconds, rounds)
+        finally:
+            seed.stop()
+        targets += mixed_load(server, photos_dir, mixed_seconds)
     finally:
-        for server in servers:
-            server.stop()
+        server.stop()
     # 64 MP is over the default 40 MP limit, which would refuse it without decoding.
     server = Server(bundle_dir, HANDTRACKER_WORKERS="1", HANDTRACKER_MAX_PIXELS="100M")
     try:
         huge_photo(server, ordinary, _phone_like(photo, 8000, 8000, 80))
     finally:
         server.stop()
-    return 0
+    return targets
 
 
 def _phone_like(photo: np.ndarray, width: int, height: int, quality: int) -> bytes:
@@ -384,60 +476,162 @@ def _phone_like(photo: np.ndarray, width: int, height: int, quality: int) -> byt
     return cv2.imencode(".jpg", big, [cv2.IMWRITE_JPEG_QUALITY, quality])[1].tobytes()
 
 
-def ordinary_photo(servers: list[Server], bundle_dir: Path, ordinary: bytes,
-                   all_photos: list[bytes], seconds: float, rounds: int) -> None:  # fmt: skip
-    every = InProcess(bundle_dir, all_photos, full_pipeline=False)
-    try:
-        floor_all = max(every.window(seconds) for _ in range(rounds))
-    finally:
-        every.close()
-    print(f"\nfloor over {len(all_photos)} test JPEGs (inference only, {CORES} processes): "
-          f"{floor_all:.1f} img/s")  # fmt: skip
-    print(f"served POST /v1/landmarks on {ORDINARY} (640x521), {CORES} workers, each window")
-    print(f"next to an in-process floor window ({CORES} processes, inference only).")
-    print("CPU ms/img: CPU time (all cores) per image in process, per request in the server;")
-    print("client CPU: the load generator's own use, in % of one core.")
-    print("  worker class  conc  floor img/s  CPU ms/img   req/s  CPU ms/req   p50 ms   p99 ms"
-          "  errors  client CPU  served/floor (median)")  # fmt: skip
+def small_photo(server: Server, bundle_dir: Path, ordinary: bytes, seconds: float,
+                rounds: int) -> list[Target]:  # fmt: skip
+    print(f"\n1. served POST /v1/landmarks on {ORDINARY} (640x521), {CORES} workers, each window")
+    print(f"   next to an in-process floor window ({CORES} processes, inference only).")
+    print("   CPU ms/img: CPU time (all cores) per image in process, per request in the server;")
+    print("   client CPU: the load generator's own use, in % of one core.")
+    print("  conc  floor img/s  CPU ms/img   req/s  CPU ms/req   p50 ms   p99 ms  errors"
+          "  client CPU  served/floor (median)")  # fmt: skip
     floor = InProcess(bundle_dir, [ordinary], full_pipeline=False)
+    request = raw_request("/v1/landmarks", ordinary)
+    targets = []
     try:
-        for concurrency in (1, 2, 4, 8):
-            figures = alternate(floor, servers, ordinary, concurrency, seconds, rounds)
-            for server, f in zip(servers, figures, strict=True):
-                r = f.served
-                print(f"  {server.label:12s} {concurrency:5d} {f.floor:12.1f} "
-                      f"{f.floor_cpu_ms:11.2f} {r['rps']:7.1f} {r['server_cpu_ms']:11.2f} "
-                      f"{r['p50']:8.1f} {r['p99']:8.1f} {r['errors']:7d} {r['client_cpu']:10.1f}%"
-                      f"  {f.ratio:8.2f}")  # fmt: skip
+        for concurrency in (2, 4, 8):
+            f = alternate(floor, server, request, concurrency, seconds, rounds)
+            w = f.served
+            errors = sum(r.status != 200 for r in w.replies)
+            print(f"  {concurrency:4d} {f.floor:12.1f} {f.floor_cpu_ms:11.2f} {w.rps:7.1f} "
+                  f"{w.server_cpu / max(1, len(w.replies)) * 1000:11.2f} {w.p(0.5):8.1f} "
+                  f"{w.p(0.99):8.1f} {errors:7d} {w.client_cpu / w.seconds * 100:10.1f}%"
+                  f"  {f.ratio:8.2f}")  # fmt: skip
+            if concurrency in (4, 8):
+                targets.append(Target(f"640 px served/floor, c={concurrency}", ">= 0.95",
+                                      f"{f.ratio:.2f}", f.ratio >= 0.95))  # fmt: skip
     finally:
         floor.close()
+    return targets
 
 
-def phone_photo(server: Server, bundle_dir: Path, body: bytes, seconds: float,
-                rounds: int) -> None:  # fmt: skip
-    from handtracker_workload.inference import Detector
+def big_photo(server: Server, seed: Server, body: bytes, seconds: float,
+              rounds: int) -> list[Target]:  # fmt: skip
+    concurrency = 4
+    print(f"\n2. 4000x3000 JPEG ({len(body) / 1e6:.1f} MB) at concurrency {concurrency}, against "
+          "the seed app (gunicorn, 2 sync workers, legacy mp.solutions.hands)")  # fmt: skip
+    seed_request = multipart_request("/predict", "image", body)
+    routes = {"/predict": seed_request, "/v1/annotate": raw_request("/v1/annotate", body)}
+    sizes = {}
+    for name, who, request in (("seed", seed, seed_request),
+                               ("ours", server, routes["/v1/annotate"])):  # fmt: skip
+        answer = server_reply_body(who, request)
+        decoded = cv2.imdecode(np.frombuffer(answer, np.uint8), cv2.IMREAD_REDUCED_GRAYSCALE_8)
+        sizes[name] = (decoded.shape[1] * 8, decoded.shape[0] * 8, len(answer))
+    print(f"   output: seed {sizes['seed'][0]}x{sizes['seed'][1]} JPEG q{SEED_JPEG_QUALITY} "
+          f"({sizes['seed'][2] / 1e6:.1f} MB); ours {sizes['ours'][0]}x{sizes['ours'][1]} JPEG "
+          f"q{OUR_JPEG_QUALITY} ({sizes['ours'][2] / 1e6:.1f} MB)")  # fmt: skip
+    print("  route          seed req/s  ours req/s  seed p50 ms  ours p50 ms  ours/seed (median)")
+    targets = []
+    for route, request in routes.items():
+        pairs = []
+        for _ in range(rounds):
+            base = run_window(seed, [("valid", seed_request)], concurrency, seconds)
+            ours = run_window(server, [("valid", request)], concurrency, seconds)
+            pairs.append((base, ours))
+        ratio = statistics.median(o.rps / b.rps for b, o in pairs)
+        b, o = max(pairs, key=lambda p: p[1].rps)
+        print(f"  {route:13s} {b.rps:11.1f} {o.rps:11.1f} {b.p(0.5):12.0f} {o.p(0.5):12.0f}"
+              f"  {ratio:8.2f}")  # fmt: skip
+        targets.append(Target(f"12 MP {route} vs seed", ">= 1.5x", f"{ratio:.2f}x",
+                              ratio >= 1.5))  # fmt: skip
+    return targets
 
-    pipeline = InProcess(bundle_dir, [body], full_pipeline=True)
-    try:
-        (figure,) = alternate(pipeline, [server], body, CORES, seconds, rounds)
-        plain, served, ratio = figure.floor, figure.served, figure.ratio
-    finally:
-        pipeline.close()
-    served_points = _pixels(server.request("POST", "/v1/landmarks", body)[1])
-    detector = Detector(Settings(model_bundle_dir=bundle_dir))
-    rgb = cv2.cvtColor(cv2.imdecode(np.frombuffer(body, np.uint8), 1), cv2.COLOR_BGR2RGB)
-    plain_points = [np.array(h.pixels(4000, 3000)) for h in detector.detect(rgb)]
-    detector.close()
-    distances = [float(np.linalg.norm(a - b, axis=1).mean())
-                 for a, b in zip(served_points, plain_points, strict=True)]  # fmt: skip
-    print(f"\n4000x3000 JPEG ({len(body) / 1e6:.1f} MB), concurrency {CORES}:")
-    print(f"  plain in-process full decode + inference: {plain:6.1f} img/s ({CORES} processes)")
-    print(f"  served /v1/landmarks (reduced decode):   {served['rps']:6.1f} req/s "
-          f"(p50 {served['p50']:.0f} ms, errors {served['errors']})")  # fmt: skip
-    print(f"  served/plain (median of adjacent windows): {ratio:.2f}")
-    print(f"  hands: served {len(served_points)}, plain {len(plain_points)}; mean landmark "
-          f"distance {', '.join(f'{d:.1f}' for d in distances)} px "
-          f"({max(distances, default=0) / 4000:.4f} of the long side)")  # fmt: skip
+
+def server_reply_body(server: Server, request: bytes) -> bytes:
+    with socket.create_connection(("127.0.0.1", server.port), timeout=120) as sock:
+        sock.sendall(request)
+        data = b""
+        while (end := data.find(b"\r\n\r\n")) < 0:
+            data += sock.recv(262144)
+        head = data[:end].decode("latin-1").lower()
+        length = int(head.split("content-length:", 1)[1].split("\r\n", 1)[0])
+        while len(data) < end + 4 + length:
+            data += sock.recv(262144)
+        assert head.startswith("http/1.1 200"), head
+        return data[end + 4 : end + 4 + length]
+
+
+def _claiming(jpeg: bytes, width: int, height: int) -> bytes:
+    sof = jpeg.index(b"\xff\xc0")
+    return jpeg[: sof + 5] + struct.pack(">HH", height, width) + jpeg[sof + 9 :]
+
+
+def mixed_requests(photos_dir: Path) -> list[tuple[str, bytes]]:
+    """Four valid requests in five, on the test photos, over every image route; the
+    fifth hostile, in turn each of the refused kinds."""
+    photos = [p.read_bytes() for p in sorted(photos_dir.glob("*.jpg")) if "3000x4000" not in p.name]
+    small = cv2.imencode(".jpg", np.full((64, 64, 3), 127, np.uint8))[1].tobytes()
+    hostile = [
+        raw_request("/v1/landmarks", photos[0][: len(photos[0]) // 2]),  # truncated
+        raw_request("/v1/landmarks", b"this is not a picture at all"),
+        raw_request("/v1/annotate", b"GIF89a" + b"\0" * 64),
+        raw_request("/v1/landmarks", _claiming(small, 20000, 20000)),  # pixel bomb
+        v2_request(small[:40]),  # truncated, through /v2
+        raw_request("/v1/landmarks", cv2.imencode(".jpg", np.zeros((8, 8, 3), np.uint8))[1]
+                    .tobytes()),  # too small  # fmt: skip
+    ]
+    valid = []
+    for i, body in enumerate(photos):
+        route = i % 4
+        if route == 0:
+            valid.append(raw_request("/v1/landmarks", body))
+        elif route == 1:
+            valid.append(raw_request("/v1/annotate", body))
+        elif route == 2:
+            valid.append(v2_request(body))
+        else:
+            valid.append(multipart_request("/v1/landmarks", "image", body))
+    mix: list[tuple[str, bytes]] = []
+    for i, request in enumerate(valid):
+        mix.append(("valid", request))
+        if i % 4 == 3:
+            mix.append(("hostile", hostile[(i // 4) % len(hostile)]))
+    return mix
+
+
+def _rss_mb(server: Server) -> tuple[float, float]:
+    """(current RSS, peak RSS) summed over the workers, MB."""
+    now, peak = zip(*(_memory(pid) for pid in server.workers()), strict=True)
+    return sum(now) / 1024, sum(peak) / 1024
+
+
+def mixed_load(server: Server, photos_dir: Path, seconds: float) -> list[Target]:
+    mix = mixed_requests(photos_dir)
+    hostile_share = sum(k == "hostile" for k, _ in mix) / len(mix)
+    print(f"\n3./4. mixed load: {len(mix)} requests in turn, {hostile_share:.0%} hostile "
+          "(/v1/landmarks, /v1/annotate, multipart, /v2 infer)")  # fmt: skip
+    print("  conc  valid  valid 200  valid 503  other  hostile 4xx  hostile 5xx"
+          "  503 w/o Retry-After  p50 ms  p99 ms (200)  req/s  worker RSS MB (peak)")  # fmt: skip
+    targets = []
+    for concurrency in (16, 64):
+        w = run_window(server, mix, concurrency, seconds, shuffle=True)
+        pairs = list(zip(w.kinds, w.replies, strict=True))
+        valid = [r for k, r in pairs if k == "valid"]
+        hostile = [r for k, r in pairs if k == "hostile"]
+        ok = sum(r.status == 200 for r in valid)
+        shed = sum(r.status == 503 for r in valid)
+        other = len(valid) - ok - shed
+        h4 = sum(400 <= r.status < 500 for r in hostile)
+        h5 = sum(r.status >= 500 for r in hostile)
+        no_retry = sum(r.status == 503 and not r.retry_after for r in w.replies)
+        rss, peak = _rss_mb(server)
+        print(f"  {concurrency:4d} {len(valid):6d} {ok:10d} {shed:10d} {other:6d} {h4:12d} {h5:12d}"
+              f" {no_retry:20d} {w.p(0.5):7.0f} {w.p(0.99):13.0f} {w.rps:6.1f}  {rss:.0f} "
+              f"({peak:.0f})")  # fmt: skip
+        if concurrency == 16:
+            rate = ok / max(1, len(valid))
+            targets.append(Target("c=16 mixed: valid answered 200", ">= 99 %",
+                                  f"{rate:.1%}", rate >= 0.99 and h5 == 0))  # fmt: skip
+        else:
+            p99 = w.p(0.99)
+            targets.append(Target("c=64: p99 of admitted", "<= 1500 ms", f"{p99:.0f} ms",
+                                  p99 <= 1500))  # fmt: skip
+            targets.append(Target("c=64: shed as 503 + Retry-After", "> 0, all R-A",
+                                  f"{shed / max(1, len(valid)):.0%} shed",
+                                  shed > 0 and no_retry == 0))  # fmt: skip
+            targets.append(Target("c=64: workers' peak RSS", "< 2 GB", f"{peak:.0f} MB",
+                                  peak < 2048))  # fmt: skip
+    return targets
 
 
 def huge_photo(server: Server, ordinary: bytes, body: bytes) -> None:
@@ -452,7 +646,7 @@ def huge_photo(server: Server, ordinary: bytes, body: bytes) -> None:
         assert status == 200, answer
         hands = len(json.loads(answer)["hands"])
     rss_after, peak = _memory(pid)
-    print(f"\n8000x8000 JPEG ({len(body) / 1e6:.1f} MB), 5 sequential requests, 1 worker:")
+    print(f"\n5. 8000x8000 JPEG ({len(body) / 1e6:.1f} MB), 5 sequential requests, 1 worker:")
     print(f"  latency median {statistics.median(latencies) * 1000:.0f} ms, "
           f"max {max(latencies) * 1000:.0f} ms; hands {hands}")  # fmt: skip
     print(f"  worker RSS {rss_before / 1024:.0f} MB -> {rss_after / 1024:.0f} MB; "

@@ -24,6 +24,7 @@ from .jsonprovider import OrjsonProvider
 from .model import ModelInfo
 from .readiness import Readiness
 from .sessions import SessionLimits, SessionPool
+from .upload import InMemoryUploadRequest
 from .videofile import VideoLimits
 
 __all__ = ["create_app"]
@@ -46,6 +47,7 @@ def create_app(
     MediaPipe trackers."""
     settings = settings or Settings.from_env()
     app = Flask(__name__)
+    app.request_class = InMemoryUploadRequest
     app.json = OrjsonProvider(app)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_upload_bytes + MULTIPART_SLACK
     app.config["HANDTRACKER_SETTINGS"] = settings
@@ -89,6 +91,11 @@ def _install_error_handlers(app: Flask) -> None:
     @app.errorhandler(errors.ApiError)
     def api_error(exc: errors.ApiError) -> tuple[Response, int, dict[str, str]]:
         metrics.REJECTED.labels(reason=exc.code).inc()
+        if exc.code == "overloaded" and (close := app.config.get(services.CLOSE_CONNECTION)):
+            # A client that retries at once must reconnect, and worker.py hands the
+            # new connection to the least busy worker after a short wait: shed
+            # load comes back slower and elsewhere, not as a tight loop here.
+            close()
         body = v2.error_body(exc) if request.path.startswith("/v2") else exc.to_json()
         return jsonify(body), exc.status, exc.headers
 

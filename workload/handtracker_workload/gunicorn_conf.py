@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import shutil
 import signal
+import threading
 from typing import Any
 
 import cv2
@@ -62,7 +63,19 @@ def post_fork(server: Any, worker: Any) -> None:
     _board.occupy(worker.board_slot, worker.pid)
 
 
+# The request each of a worker's threads is handling (one value per thread).
+_handling = threading.local()
+
+
+def _close_after_response() -> None:
+    """Ends the keep-alive connection of the current request once it is answered."""
+    req = getattr(_handling, "req", None)
+    if req is not None:
+        req.must_close = True
+
+
 def pre_request(worker: Any, req: Any) -> None:
+    _handling.req = req
     # Ask the client to reconnect (to a less busy sibling) after this request;
     # not a WebSocket upgrade, whose connection stays with its session.
     upgrade = any(name == "UPGRADE" for name, _ in req.headers)
@@ -74,6 +87,7 @@ def post_worker_init(worker: Any) -> None:
     """Publish this worker's load; on SIGTERM, turn readiness off before gunicorn
     lets in-flight requests finish."""
     app = worker.wsgi.extensions[services.KEY]
+    worker.wsgi.config[services.CLOSE_CONNECTION] = _close_after_response
     slot = worker.board_slot
     app.admission.add_listener(lambda inflight, queued: _board.publish(slot, inflight + queued))
     readiness = app.readiness

@@ -23,6 +23,9 @@ from .sessions import SessionPool
 from .videofile import VideoLimits
 
 KEY = "handtracker"
+# app.config key of a function that closes the current request's connection after
+# its response; the server sets it (gunicorn_conf.py), tests and other servers do not.
+CLOSE_CONNECTION = "HANDTRACKER_CLOSE_CONNECTION"
 
 
 @dataclass(frozen=True)
