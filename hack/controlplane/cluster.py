@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import shutil
+import signal
 import socket
 import ssl
 import subprocess
@@ -307,6 +308,7 @@ def _start(bins: Binaries, layout: Layout, timeout: float) -> Cluster:
     def launch(name: str, argv: list[str]) -> None:
         records.append(spawn(name, argv, layout.logs / f"{name}.log"))
         state["processes"] = [r.to_json() for r in records]
+        state.setdefault("argv", {})[name] = argv  # for `restart`
         _save(layout, state)  # recorded at once, so `down` can stop a half-started cluster
 
     try:
@@ -396,6 +398,45 @@ def _start(bins: Binaries, layout: Layout, timeout: float) -> Cluster:
         layout.state_dir, layout.kubeconfig, bins.bin_dir, server, started=True,
         real_node="node" in state,
     )
+
+
+# Components `restart` can stop and start again, and what says each is back.
+RESTARTABLE = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok")
+
+
+def restart(component: str, state_dir: Path | str | None = None, kill: bool = False,
+            down_for: float = 0.0, timeout: float = START_TIMEOUT) -> None:
+    """Stops one component of a running cluster (SIGTERM, or SIGKILL with `kill`), keeps
+    it down for `down_for` seconds, starts it again with the same command line, and
+    waits until it answers: a fault for tests to inject."""
+    if component not in RESTARTABLE:
+        raise ValueError(f"{component!r} is not one of {', '.join(RESTARTABLE)}")
+    layout = Layout(_state_dir(state_dir))
+    with _locked(layout.state_dir):
+        state = _load(layout)
+        if not state or not state.get("ready"):
+            raise ClusterError(f"no running cluster in {layout.state_dir}")
+        records = _records(state)
+        old = next(r for r in records if r.name == component)
+        if kill:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(old.pid, signal.SIGKILL)
+        stop([old])  # SIGTERM, or the reaping of the killed one
+        time.sleep(down_for)
+        new = spawn(component, state["argv"][component], Path(old.log))
+        records = [new if r is old else r for r in records]
+        state["processes"] = [r.to_json() for r in records]
+        _save(layout, state)
+    ports = Ports.from_json(state["ports"])
+    if component == "etcd":
+        etcd_ctx = api.insecure_context()
+        wait_for("etcd", lambda: api.get(f"http://{HOST}:{ports.etcd_client}/health",
+                                         etcd_ctx)[0] == 200, [new], timeout)
+    elif component == "kube-apiserver":
+        wait_for("kube-apiserver /readyz", lambda: _apiserver_ready(layout, ports), [new],
+                 timeout)
+    else:
+        wait_for(component, lambda: is_running(new), [new], timeout)
 
 
 def down(state_dir: Path | str | None = None) -> list[str]:

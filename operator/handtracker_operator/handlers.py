@@ -37,6 +37,9 @@ WATCHED = (*builders.KINDS, "Pod")
 # How long start-up (or a takeover) waits between attempts to fill the store while the
 # API is away.
 FILL_RETRY_SECONDS = 2.0
+# A watch's fresh listing arrives as a burst of events; the resync it calls for waits this
+# long after the first of them.
+RELIST_SETTLE_SECONDS = 2.0
 
 
 def _group_version(kind: str) -> tuple[str, str]:
@@ -68,8 +71,10 @@ async def start(settings: kopf.OperatorSettings, memo: kopf.Memo, logger: loggin
     run_workers(memo.queue, config.concurrency,
                 lambda key: memo.reconciler.run(*key).result != "error")
     memo.active = asyncio.Event()
+    memo.relisted = asyncio.Event()
     memo.tasks = [asyncio.create_task(
-        _resync(client, store, memo.queue, memo.active, config, metrics, logger))]
+        _resync(client, store, memo.queue, memo.active, memo.relisted, config, metrics,
+                logger))]
     if not config.peering:
         await _activate(client, store, memo.queue, config, logger)
         memo.active.set()
@@ -104,6 +109,8 @@ async def stop(memo: kopf.Memo, **_: object) -> None:
 async def handtracker_event(type: str, event: kopf.RawEvent, namespace: str, name: str,
                             memo: kopf.Memo, **_: object) -> None:
     memo.store.event(identity.KIND, type, event["object"])
+    if type is None:
+        memo.relisted.set()
     if type == "DELETED":
         memo.queue.forget((namespace, name))
     else:
@@ -114,6 +121,8 @@ def _child_handler(kind: str) -> Callable[..., Coroutine[Any, Any, None]]:
     async def on_child(type: str, event: kopf.RawEvent, namespace: str,
                        labels: dict[str, str], memo: kopf.Memo, **_: object) -> None:
         memo.store.event(kind, type, event["object"])
+        if type is None:
+            memo.relisted.set()
         owner = labels.get(identity.INSTANCE_LABEL)
         if owner:
             memo.queue.add((namespace, owner))
@@ -182,9 +191,19 @@ def _read_peerings(client: kube.Kube, config: OperatorConfig) -> list[dict[str, 
 
 
 async def _resync(client: kube.Kube, store: Store, queue: WorkQueue, active: asyncio.Event,
-                  config: OperatorConfig, metrics: Metrics, logger: logging.Logger) -> None:
+                  relisted: asyncio.Event, config: OperatorConfig, metrics: Metrics,
+                  logger: logging.Logger) -> None:
+    """Every --resync-seconds, and soon after a watch was listed afresh. kopf lists a
+    kind again only when its watch expired (410 Gone) or was paused, and a listing says
+    nothing of the objects deleted meanwhile: only a list of our own can drop them from
+    the store (else a child deleted in the gap would not be recreated until the next
+    periodic resync)."""
     while True:
-        await asyncio.sleep(config.resync_seconds)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(relisted.wait(), config.resync_seconds)
+        if relisted.is_set():
+            await asyncio.sleep(RELIST_SETTLE_SECONDS)  # the rest of kopf's listing
+            relisted.clear()
         if not active.is_set():
             continue  # a standby's store is filled afresh when it takes over
         metrics.resyncs.inc()

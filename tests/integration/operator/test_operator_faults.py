@@ -1,0 +1,251 @@
+"""The operator under faults, on a control plane of its own (kwok nodes only), so that
+restarting etcd or the API server disturbs no other test.
+
+Each case ends the same way: every HandTracker Ready at its current generation, each
+with exactly its children, and every child that existed before the fault still the same
+object (same UID) unless the test itself deleted it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hack import controlplane
+from hack.controlplane.components import Layout
+from tests.fixtures.cluster import Kubectl, eventually
+from tests.fixtures.faultproxy import FaultProxy
+from tests.fixtures.operator import OperatorProcess, operator_env
+
+CHILD_KINDS = ("configmaps,deployments,services,poddisruptionbudgets,horizontalpodautoscalers,"
+               "ingresses")
+EXPECTED = {"ConfigMap", "Deployment", "Service"}  # of a one-replica HandTracker
+
+
+@pytest.fixture(scope="module")
+def fault_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[controlplane.Cluster]:
+    state_dir = tmp_path_factory.mktemp("faults") / "cluster"
+    saved = os.environ.get("HANDTRACKER_REAL_NODE")
+    os.environ["HANDTRACKER_REAL_NODE"] = "0"  # the machine's one real node is the session's
+    try:
+        cluster = controlplane.up(state_dir)
+    finally:
+        if saved is None:
+            os.environ.pop("HANDTRACKER_REAL_NODE", None)
+        else:
+            os.environ["HANDTRACKER_REAL_NODE"] = saved
+    try:
+        yield cluster
+    finally:
+        controlplane.down(state_dir)
+
+
+@pytest.fixture
+def fkubectl(fault_cluster: controlplane.Cluster) -> Kubectl:
+    return Kubectl(fault_cluster)
+
+
+@pytest.fixture
+def fns(request: pytest.FixtureRequest, fkubectl: Kubectl) -> Iterator[str]:
+    name = "f-" + "-".join(request.node.name.removeprefix("test_").replace("[", "_").strip("]")
+                           .split("_"))[:40].strip("-")
+    fkubectl("create", "namespace", name)
+    eventually(lambda: fkubectl("get", "serviceaccount", "default", "-n", name), timeout=30)
+    yield name
+    fkubectl("delete", "namespace", name, "--wait=false")  # frees the fake nodes' room
+
+
+@pytest.fixture
+def start_operator(fault_cluster: controlplane.Cluster, fns: str, tmp_path: Path
+                   ) -> Iterator[Any]:
+    """Starts an operator watching the test's namespace only: the namespaces earlier
+    cases leave behind, still terminating, are not its work."""
+    started: list[OperatorProcess] = []
+
+    def start(*args: str, kubeconfig: Path | None = None) -> OperatorProcess:
+        env = operator_env(fault_cluster)
+        if kubeconfig is not None:
+            env["KUBECONFIG"] = str(kubeconfig)
+        process = OperatorProcess(env, tmp_path / f"operator-{len(started)}.log",
+                                  args=("--namespace", fns, *args))
+        process.start()
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        process.stop()
+
+
+# -- helpers --------------------------------------------------------------------------------
+
+def create(kubectl: Kubectl, ns: str, names: list[str]) -> None:
+    """One small pod each, so that the fake nodes hold them all; one kubectl call."""
+    kubectl("apply", "-n", ns, "-f", "-", input=json.dumps({
+        "apiVersion": "v1", "kind": "List", "items": [
+            {"apiVersion": "handtracking.dev/v1alpha1", "kind": "HandTracker",
+             "metadata": {"name": name},
+             "spec": {"replicas": 1,
+                      "resources": {"requests": {"cpu": "10m", "memory": "32Mi"}}}}
+            for name in names]}))
+
+
+def child_uids(kubectl: Kubectl, ns: str) -> dict[tuple[str, str], str]:
+    items = kubectl.json("get", CHILD_KINDS, "-n", ns,
+                         "-l", "app.kubernetes.io/managed-by=handtracker-operator")["items"]
+    return {(i["kind"], i["metadata"]["name"]): i["metadata"]["uid"] for i in items}
+
+
+def all_ready(kubectl: Kubectl, ns: str, count: int) -> bool:
+    items = kubectl.json("get", "handtrackers", "-n", ns)["items"]
+    if len(items) != count:
+        return False
+    for ht in items:
+        status = ht.get("status") or {}
+        ready = [c for c in status.get("conditions") or () if c["type"] == "Ready"]
+        if status.get("observedGeneration") != ht["metadata"]["generation"]:
+            return False
+        if not ready or ready[0]["status"] != "True":
+            return False
+    return True
+
+
+def owners(uids: dict[tuple[str, str], str]) -> dict[str, set[str]]:
+    found: dict[str, set[str]] = {}
+    for kind, name in uids:
+        found.setdefault(name.removesuffix("-config"), set()).add(kind)
+    return found
+
+
+def check_children(kubectl: Kubectl, ns: str, names: list[str],
+                   before: dict[tuple[str, str], str], recreated: set[tuple[str, str]] = frozenset()
+                   ) -> None:
+    after = child_uids(kubectl, ns)
+    assert owners(after) == {name: EXPECTED for name in names}, "a child is missing or extra"
+    changed = {key for key, uid in before.items() if after.get(key) != uid}
+    assert changed == set(recreated), f"children recreated without cause: {changed - recreated}"
+
+
+def wait_all_ready(kubectl: Kubectl, ns: str, count: int, timeout: float = 180) -> None:
+    eventually(lambda: all_ready(kubectl, ns, count), timeout=timeout, interval=1,
+               message=f"all {count} HandTrackers in {ns} Ready")
+
+
+def deployments(kubectl: Kubectl, ns: str) -> int:
+    return len(kubectl.json("get", "deployments", "-n", ns)["items"])
+
+
+# -- cases ---------------------------------------------------------------------------------
+
+@pytest.mark.timeout(600)
+def test_sigkill_halfway_through_converging_100_then_restart(
+    fkubectl: Kubectl, fns: str, start_operator: Any
+) -> None:
+    names = [f"ht-{i}" for i in range(100)]
+    operator = start_operator()
+    create(fkubectl, fns, names)
+    eventually(lambda: deployments(fkubectl, fns) >= 25, timeout=60, interval=0.1)
+    operator.kill()
+    made = deployments(fkubectl, fns)
+    assert made < len(names), "killed too late: nothing was left to do"
+    before = child_uids(fkubectl, fns)
+    print(f"killed with {made} of {len(names)} Deployments made")
+    operator.start()
+    wait_all_ready(fkubectl, fns, len(names))
+    check_children(fkubectl, fns, names, before)
+
+
+@pytest.mark.timeout(600)
+def test_api_server_restart_during_a_rollout(
+    fault_cluster: controlplane.Cluster, fkubectl: Kubectl, fns: str, start_operator: Any
+) -> None:
+    names = [f"ht-{i}" for i in range(30)]
+    start_operator()
+    create(fkubectl, fns, names)
+    wait_all_ready(fkubectl, fns, len(names))
+    before = child_uids(fkubectl, fns)
+    for name in names:  # a model change: new ConfigMap data and a rolling update each
+        fkubectl("patch", "ht", name, "-n", fns, "--type=merge",
+                 "-p", '{"spec": {"model": {"complexity": "lite"}}}')
+    controlplane.restart("kube-apiserver", fault_cluster.state_dir, down_for=3)
+    wait_all_ready(fkubectl, fns, len(names))
+    check_children(fkubectl, fns, names, before)
+    configs = fkubectl.json("get", "configmaps", "-n", fns)["items"]
+    assert {c["data"]["HANDTRACKER_MODEL_COMPLEXITY"] for c in configs
+            if c["metadata"]["name"].endswith("-config")} == {"lite"}
+
+
+@pytest.mark.timeout(600)
+def test_etcd_restart(
+    fault_cluster: controlplane.Cluster, fkubectl: Kubectl, fns: str, start_operator: Any
+) -> None:
+    names = [f"ht-{i}" for i in range(30)]
+    start_operator()
+    create(fkubectl, fns, names[:15])
+    wait_all_ready(fkubectl, fns, 15)
+    before = child_uids(fkubectl, fns)
+    create(fkubectl, fns, names[15:])
+    controlplane.restart("etcd", fault_cluster.state_dir, kill=True, down_for=2)
+    wait_all_ready(fkubectl, fns, len(names))
+    check_children(fkubectl, fns, names, before)
+
+
+@pytest.mark.timeout(600)
+def test_expired_watches_are_relisted(
+    fault_cluster: controlplane.Cluster, fkubectl: Kubectl, fns: str, start_operator: Any,
+    tmp_path: Path,
+) -> None:
+    names = [f"ht-{i}" for i in range(20)]
+    with FaultProxy(fault_cluster.server, Layout(fault_cluster.state_dir).pki) as proxy:
+        # No periodic resync during the test: the relist must repair the store by itself.
+        start_operator("--resync-seconds", "600",
+                       kubeconfig=proxy.kubeconfig(tmp_path / "proxy.kubeconfig"))
+        create(fkubectl, fns, names)
+        wait_all_ready(fkubectl, fns, len(names))
+        before = child_uids(fkubectl, fns)
+        with proxy.failing(410, seconds=5) as window:
+            # What the operator's watches miss: a child deleted, a HandTracker added.
+            fkubectl("delete", "service", "ht-0", "-n", fns)
+            create(fkubectl, fns, ["late"])
+        print(f"410 window: {window.watches_expired} watch requests expired, "
+              f"{window.forwarded} requests forwarded")
+        assert window.watches_expired >= 1
+        wait_all_ready(fkubectl, fns, len(names) + 1)
+        # The Service deleted while the watches were down is back (Ready does not wait
+        # for it), well before any periodic resync.
+        eventually(lambda: ("Service", "ht-0") in child_uids(fkubectl, fns), timeout=20,
+                   message="the Service deleted during the watch gap is recreated")
+        check_children(fkubectl, fns, [*names, "late"], before,
+                       recreated={("Service", "ht-0")})
+
+
+@pytest.mark.timeout(600)
+@pytest.mark.parametrize("status", [429, 503])
+def test_throttled_or_failing_api_is_backed_off(
+    fault_cluster: controlplane.Cluster, fkubectl: Kubectl, fns: str, start_operator: Any,
+    tmp_path: Path, status: int,
+) -> None:
+    names = [f"ht-{i}" for i in range(20)]
+    seconds = 10
+    with FaultProxy(fault_cluster.server, Layout(fault_cluster.state_dir).pki) as proxy:
+        start_operator(kubeconfig=proxy.kubeconfig(tmp_path / "proxy.kubeconfig"))
+        with proxy.failing(status, seconds=seconds) as window:
+            create(fkubectl, fns, names)
+        peak = max(window.by_second.values())
+        print(f"{status} for {seconds} s: {window.faulted} requests refused, "
+              f"peak {peak}/s, {window.forwarded} let through")
+        # Back-off, not a hot loop: far below the client's own rate limit (50/s).
+        busiest = max(window.faulted_by.items(), key=lambda kv: kv[1])
+        print(f"most tried: {busiest[0]} ({busiest[1]} times)")
+        # Back-off, not a hot loop. Retries of one HandTracker wait at least 0.25, 0.5,
+        # 1, 2, 4 s (0.5 s doubling, jitter up to half): 6 tries in 10 s at most, one
+        # request each to a given URL. kopf's own retries are slower still.
+        assert busiest[1] <= 6, sorted(window.faulted_by.items(), key=lambda kv: -kv[1])[:10]
+        assert window.faulted <= 50 * seconds  # and never above the client's rate limit
+        wait_all_ready(fkubectl, fns, len(names))
+        check_children(fkubectl, fns, names, {})
