@@ -73,3 +73,7 @@ def tune(settings: kopf.OperatorSettings, config: OperatorConfig) -> None:
     # would duplicate them.
     settings.posting.enabled = False
     settings.peering.lifetime = config.peering_lifetime
+    # kopf keeps a worker task per object for this long after its last event. Our handlers
+    # only update the store and the queue, so idle workers are memory and nothing else:
+    # with thousands of objects changing at once they were a good part of the peak.
+    settings.batching.idle_timeout = 1.0
