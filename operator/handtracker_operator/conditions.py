@@ -6,7 +6,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-TYPES = ("Ready", "Available", "Progressing", "Degraded")
+# The last two are present only while their integration is enabled in the spec.
+TYPES = ("Ready", "Available", "Progressing", "Degraded", "HTTPRouteAccepted",
+         "ServiceMonitorReady")
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from typing import Any
 
 import kopf
 import prometheus_client
+from kubernetes.client.exceptions import ApiException
 
 from . import builders, identity, kube
 from .leadership import POLL_SECONDS, Leadership
@@ -46,6 +47,11 @@ def _group_version(kind: str) -> tuple[str, str]:
     """("apps", "v1") from kube.PATHS' "/apis/apps/v1"; ("", "v1") from "/api/v1"."""
     parts = kube.PATHS[kind][0].strip("/").split("/")
     return ("", parts[1]) if parts[0] == "api" else (parts[1], parts[2])
+
+
+# CRDs of the optional kinds (and of the Gateways routes attach to), by CRD name.
+OPTIONAL_CRDS = {f"{kube.PATHS[kind][1]}.{_group_version(kind)[0]}": kind
+                 for kind in (*builders.OPTIONAL_KINDS, "Gateway")}
 
 
 @kopf.on.startup()
@@ -136,15 +142,52 @@ for _kind in WATCHED:
                   id=f"child-{kube.PATHS[_kind][1]}")(_child_handler(_kind))
 
 
+@kopf.on.event("gateway.networking.k8s.io", "v1", "gateways")
+async def gateway_event(type: str, event: kopf.RawEvent, namespace: str, name: str,
+                        memo: kopf.Memo, **_: object) -> None:
+    """Gateways are not ours, but their addresses make the URL of the routes to them."""
+    memo.store.event("Gateway", type, event["object"])
+    for key in memo.store.routes_to(namespace, name):
+        memo.queue.add(key)
+
+
+@kopf.on.event("apiextensions.k8s.io", "v1", "customresourcedefinitions")
+async def crd_event(type: str, event: kopf.RawEvent, name: str, memo: kopf.Memo,
+                    **_: object) -> None:
+    """An optional integration's CRD installed or removed: the HandTrackers that want it
+    get their child, or a condition saying it is missing."""
+    kind = OPTIONAL_CRDS.get(name)
+    if kind is None:
+        return
+    if memo.store.set_served(kind, type != "DELETED" and _serves_v1(event["object"])):
+        for key in memo.store.keys(identity.KIND):
+            memo.queue.add(key)
+
+
+def _serves_v1(crd: dict[str, Any]) -> bool:
+    established = any(c.get("type") == "Established" and c.get("status") == "True"
+                      for c in (crd.get("status") or {}).get("conditions") or ())
+    versions = (crd.get("spec") or {}).get("versions") or ()
+    return established and any(v.get("name") == "v1" and v.get("served") for v in versions)
+
+
 def _fill(client: kube.Kube, store: Store, config: OperatorConfig) -> set[tuple[str, str]]:
     """One list per kind replaces the store's copies (at start-up and at each resync).
     Returns the HandTrackers whose objects differed from the store's copies."""
     namespaces = list(config.namespaces) or None
     touched = store.replace(identity.KIND, *client.list_kind(identity.KIND, namespaces),
                             namespaces=namespaces)
-    for kind in WATCHED:
-        touched |= store.replace(kind, *client.list_kind(kind, namespaces, OWNED_SELECTOR),
-                                 namespaces=namespaces)
+    for kind in (*WATCHED, "Gateway"):
+        selector = "" if kind == "Gateway" else OWNED_SELECTOR  # Gateways are not ours
+        try:
+            listed = client.list_kind(kind, namespaces, selector)
+        except ApiException as exc:
+            if exc.status == 404 and kind in OPTIONAL_CRDS.values():
+                store.set_served(kind, False)  # reported in status of who wants it
+                continue
+            raise
+        store.set_served(kind, True)
+        touched |= store.replace(kind, *listed, namespaces=namespaces)
     return touched
 
 

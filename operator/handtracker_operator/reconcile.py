@@ -70,6 +70,13 @@ class Reconciler:
         ident = identity.of(body, parsed.image)
         desired = builders.desired(parsed, ident)
         observed = self.store.observe(ident, builders.KINDS)
+        # An integration whose CRD is missing is reported in status, never attempted.
+        missing = set()
+        for kind in builders.OPTIONAL_KINDS:
+            if not self.store.served(kind):
+                if desired[kind] is not None:
+                    missing.add(kind)
+                desired[kind] = observed[kind] = None
         settled = old_status.get("observedGeneration") == ident.generation
         actions = diff.plan(desired, observed, settled=settled)
         error = None
@@ -93,7 +100,10 @@ class Reconciler:
             if action.drift:
                 self.metrics.drift.labels(action.kind).inc()
             log.info("%s for HandTracker %s/%s", action.describe(), namespace, name)
-        derived = status.derive(parsed, ident, observed, self.store.pods(ident), error)
+        gateways = {(ns, name): self.store.get("Gateway", ns, name) for ns, name, _ in
+                    (status.parent_key(ref, ident) for ref in parsed.http_route.parent_refs)}
+        derived = status.derive(parsed, ident, observed, self.store.pods(ident), error,
+                                missing, gateways)
         new_status = {
             **derived.fields,
             "conditions": conditions.merge(

@@ -16,6 +16,10 @@ from . import quantity
 from .errors import InvalidSpec
 
 DEFAULT_IMAGE = "ghcr.io/handtracking-dev/handtracker-workload:0.1.0"
+# Where Prometheus is assumed to run (the CRD's default of networkPolicy.monitoringFrom).
+DEFAULT_MONITORING_PEERS = (
+    {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}},
+)
 
 
 @dataclass(frozen=True)
@@ -57,10 +61,41 @@ class IngressSpec:
 
 @dataclass(frozen=True)
 class Autoscaling:
-    enabled: bool = False
+    mode: str = "none"  # "cpu": our HPA; "external": someone's, through /scale; "none"
     min_replicas: int = 1
     max_replicas: int = 5
     target_cpu_utilization: int = 70
+
+
+@dataclass(frozen=True)
+class NetworkPolicySpec:
+    enabled: bool = False
+    # NetworkPolicyPeer-shaped dicts (namespaceSelector / podSelector); empty: this namespace
+    peers: tuple[Mapping[str, Any], ...] = ()
+    monitoring_peers: tuple[Mapping[str, Any], ...] = DEFAULT_MONITORING_PEERS
+
+
+@dataclass(frozen=True)
+class ServiceMonitorSpec:
+    enabled: bool = False
+    interval: str = "30s"
+    labels: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ParentRef:
+    name: str
+    namespace: str = ""  # the HandTracker's when empty
+    section_name: str = ""
+
+
+@dataclass(frozen=True)
+class HTTPRouteSpec:
+    enabled: bool = False
+    parent_refs: tuple[ParentRef, ...] = ()
+    hostnames: tuple[str, ...] = ()
+    path: str = "/"
+    annotations: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -89,12 +124,17 @@ class HandTrackerSpec:
     service: ServiceSpec = ServiceSpec()
     ingress: IngressSpec = IngressSpec()
     autoscaling: Autoscaling = Autoscaling()
+    network_policy: NetworkPolicySpec = NetworkPolicySpec()
+    service_monitor: ServiceMonitorSpec = ServiceMonitorSpec()
+    http_route: HTTPRouteSpec = HTTPRouteSpec()
     placement: Placement = Placement()
 
     @property
     def autoscaled(self) -> bool:
-        """The HPA owns the replica count (never while suspended: an HPA cannot hold 0)."""
-        return self.autoscaling.enabled and not self.suspended
+        """Our HPA owns the replica count (never while suspended: an HPA cannot hold 0).
+        In external mode someone else's autoscaler writes spec.replicas through the
+        scale subresource, and that count is passed on like a hand-set one."""
+        return self.autoscaling.mode == "cpu" and not self.suspended
 
     @property
     def desired_replicas(self) -> int:
@@ -113,6 +153,9 @@ def parse(raw: Mapping[str, Any] | None, default_image: str = DEFAULT_IMAGE) -> 
     service = raw.get("service") or {}
     ingress = raw.get("ingress") or {}
     autoscaling = raw.get("autoscaling") or {}
+    policy = raw.get("networkPolicy") or {}
+    monitor = (raw.get("monitoring") or {}).get("serviceMonitor") or {}
+    route = raw.get("httpRoute") or {}
     spec = HandTrackerSpec(
         image=raw.get("image") or default_image,
         image_pull_policy=raw.get("imagePullPolicy", "IfNotPresent"),
@@ -145,10 +188,30 @@ def parse(raw: Mapping[str, Any] | None, default_image: str = DEFAULT_IMAGE) -> 
             annotations=dict(ingress.get("annotations") or {}),
         ),
         autoscaling=Autoscaling(
-            enabled=bool(autoscaling.get("enabled", False)),
+            mode=autoscaling.get("mode")
+            or ("cpu" if autoscaling.get("enabled", False) else "none"),
             min_replicas=int(autoscaling.get("minReplicas", 1)),
             max_replicas=int(autoscaling.get("maxReplicas", 5)),
             target_cpu_utilization=int(autoscaling.get("targetCPUUtilizationPercentage", 70)),
+        ),
+        network_policy=NetworkPolicySpec(
+            enabled=bool(policy.get("enabled", False)),
+            peers=tuple(policy.get("from") or ()),
+            monitoring_peers=tuple(policy.get("monitoringFrom", DEFAULT_MONITORING_PEERS)),
+        ),
+        service_monitor=ServiceMonitorSpec(
+            enabled=bool(monitor.get("enabled", False)),
+            interval=monitor.get("interval", "30s"),
+            labels=dict(monitor.get("labels") or {}),
+        ),
+        http_route=HTTPRouteSpec(
+            enabled=bool(route.get("enabled", False)),
+            parent_refs=tuple(
+                ParentRef(ref["name"], ref.get("namespace", ""), ref.get("sectionName", ""))
+                for ref in route.get("parentRefs") or ()),
+            hostnames=tuple(route.get("hostnames") or ()),
+            path=route.get("path", "/"),
+            annotations=dict(route.get("annotations") or {}),
         ),
         placement=Placement(
             node_selector=dict(raw.get("nodeSelector") or {}),
@@ -180,6 +243,9 @@ def _check(spec: HandTrackerSpec) -> None:
             )
     if quantity.parse(res.limits_cpu) <= 0:
         raise InvalidSpec("spec.resources.limits.cpu", "must be greater than 0")
+    if spec.http_route.enabled and not spec.http_route.parent_refs:
+        raise InvalidSpec("spec.httpRoute.parentRefs",
+                          "required when spec.httpRoute.enabled is true")
     if spec.ingress.enabled and not spec.ingress.host:
         raise InvalidSpec("spec.ingress.host", "required when spec.ingress.enabled is true")
     if spec.autoscaling.min_replicas > spec.autoscaling.max_replicas:

@@ -103,6 +103,8 @@ class Store:
         # The resourceVersion of the last deletion seen per key: a list older than it
         # must not bring the object back.
         self._deleted: dict[ObjKey, int | None] = {}
+        # Kinds whose CRD the cluster lacks (optional integrations); all others are served.
+        self._unserved: set[str] = set()
 
     # -- writes ------------------------------------------------------------------------
     def upsert(self, kind: str, body: Mapping[str, Any]) -> None:
@@ -184,6 +186,33 @@ class Store:
             keys = sorted(self._pods.get((ident.namespace, ident.name), ()))
             entries = [self._objects[k] for k in keys]
         return [entry.decode() for entry in entries]
+
+    def set_served(self, kind: str, served: bool) -> bool:
+        """Records whether the API serves `kind`; True if that changed."""
+        with self._lock:
+            changed = (kind not in self._unserved) != served
+            if served:
+                self._unserved.discard(kind)
+            else:
+                self._unserved.add(kind)
+                for key in [k for k in self._objects if k[0] == kind]:
+                    self._drop(key)  # a CRD's removal deletes its objects
+            return changed
+
+    def served(self, kind: str) -> bool:
+        with self._lock:
+            return kind not in self._unserved
+
+    def routes_to(self, namespace: str, gateway: str) -> set[tuple[str, str]]:
+        """The HandTrackers whose HTTPRoute names this Gateway as a parent."""
+        with self._lock:
+            routes = [(k, e) for k, e in self._objects.items() if k[0] == "HTTPRoute"]
+        found = set()
+        for key, entry in routes:
+            for ref in (entry.decode().get("spec") or {}).get("parentRefs") or ():
+                if ref.get("name") == gateway and ref.get("namespace", key[1]) == namespace:
+                    found.add((key[1], entry.instance))
+        return found
 
     def keys(self, kind: str) -> list[tuple[str, str]]:
         """(namespace, name) of every object of `kind`."""

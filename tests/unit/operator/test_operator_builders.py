@@ -34,7 +34,10 @@ def test_configmap_is_exactly_the_workload_environment() -> None:
 
 def test_every_child_is_owned_and_labelled() -> None:
     children = build(ingress={"enabled": True, "host": "h.example"},
-                     autoscaling={"enabled": True, "minReplicas": 2})
+                     autoscaling={"enabled": True, "minReplicas": 2},
+                     networkPolicy={"enabled": True},
+                     monitoring={"serviceMonitor": {"enabled": True}},
+                     httpRoute={"enabled": True, "parentRefs": [{"name": "gw"}]})
     assert set(children) == set(builders.KINDS)
     for kind, child in children.items():
         assert child is not None, kind
@@ -199,3 +202,53 @@ def test_replicas_handoff_sets_only_replicas() -> None:
     handoff = deployment.replicas_handoff(IDENT, 4)
     assert handoff["spec"] == {"replicas": 4}
     assert handoff["metadata"] == {"name": "demo", "namespace": "vision"}
+
+
+def test_network_policy_admits_only_the_http_port_from_the_named_peers() -> None:
+    assert build()["NetworkPolicy"] is None
+    default = build(networkPolicy={"enabled": True})["NetworkPolicy"]["spec"]
+    assert default["podSelector"] == {"matchLabels": IDENT.selector}
+    assert default["policyTypes"] == ["Ingress"]
+    assert default["ingress"] == [{"from": [{"podSelector": {}}],
+                                   "ports": [{"protocol": "TCP", "port": 8080}]}]
+    peer = {"namespaceSelector": {"matchLabels": {"team": "web"}}}
+    monitored = build(networkPolicy={"enabled": True, "from": [peer]},
+                      monitoring={"serviceMonitor": {"enabled": True}})["NetworkPolicy"]["spec"]
+    assert [rule["from"] for rule in monitored["ingress"]] == [
+        [peer], [{"namespaceSelector": {"matchLabels": {
+            "kubernetes.io/metadata.name": "monitoring"}}}]]
+
+
+def test_service_monitor_scrapes_metrics_with_the_users_labels() -> None:
+    assert build()["ServiceMonitor"] is None
+    monitor = build(monitoring={"serviceMonitor": {
+        "enabled": True, "interval": "15s", "labels": {"release": "prom"}}})["ServiceMonitor"]
+    assert monitor["metadata"]["labels"]["release"] == "prom"
+    assert monitor["spec"] == {
+        "selector": {"matchLabels": IDENT.selector},
+        "endpoints": [{"port": "http", "path": "/metrics", "interval": "15s"}]}
+
+
+def test_http_route_points_at_the_service() -> None:
+    assert build()["HTTPRoute"] is None
+    route = build(service={"port": 8000}, httpRoute={
+        "enabled": True, "hostnames": ["hands.example"], "path": "/hands",
+        "annotations": {"a": "b"},
+        "parentRefs": [{"name": "gw", "namespace": "infra", "sectionName": "web"}]})["HTTPRoute"]
+    assert route["metadata"]["annotations"] == {"a": "b"}
+    assert route["spec"] == {
+        "parentRefs": [{"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": "gw",
+                        "namespace": "infra", "sectionName": "web"}],
+        "hostnames": ["hands.example"],
+        "rules": [{"matches": [{"path": {"type": "PathPrefix", "value": "/hands"}}],
+                   "backendRefs": [{"name": "demo", "port": 8000}]}]}
+
+
+def test_autoscaling_modes() -> None:
+    assert build(autoscaling={"mode": "cpu"})["HorizontalPodAutoscaler"] is not None
+    for mode in ("external", "none"):
+        children = build(replicas=3, autoscaling={"mode": mode})
+        assert children["HorizontalPodAutoscaler"] is None
+        assert children["Deployment"]["spec"]["replicas"] == 3
+    # mode decides over the legacy switch's default
+    assert build(autoscaling={"enabled": False, "mode": "cpu"})["HorizontalPodAutoscaler"]

@@ -195,3 +195,76 @@ def test_a_deleted_handtracker_is_left_to_the_garbage_collector(world) -> None:
     kube, reconciler = world
     assert reconciler.run("ns", "never-created").result == "gone"
     assert kube.writes == []
+
+
+def _condition(kube: FakeKube, type_: str, name: str = "hands") -> dict[str, Any] | None:
+    conditions = kube.objects[(identity.KIND, "ns", name)]["status"]["conditions"]
+    return next((c for c in conditions if c["type"] == type_), None)
+
+
+ROUTED = {**SPEC, "httpRoute": {"enabled": True, "parentRefs": [{"name": "gw"}],
+                                "hostnames": ["hands.example"]},
+          "monitoring": {"serviceMonitor": {"enabled": True}}}
+
+
+def test_a_missing_integration_crd_is_reported_then_served_once_installed(world) -> None:
+    kube, reconciler = world
+    reconciler.store.set_served("HTTPRoute", False)
+    reconciler.store.set_served("ServiceMonitor", False)
+    kube.create_handtracker("hands", ROUTED)
+    assert reconciler.run("ns", "hands").result == "ok"
+    applied = {kind for verb, kind, _ in kube.writes if verb == "apply"}
+    assert not applied & {"HTTPRoute", "ServiceMonitor"}
+    assert _condition(kube, "HTTPRouteAccepted")["reason"] == "GatewayAPIMissing"
+    assert _condition(kube, "ServiceMonitorReady")["reason"] == "PrometheusOperatorMissing"
+    assert _ready(kube)["reason"] != "ReconcileError"  # the service itself is unaffected
+
+    # The CRDs appear (the watch on CRDs says so): the next reconcile makes the children.
+    reconciler.store.set_served("HTTPRoute", True)
+    reconciler.store.set_served("ServiceMonitor", True)
+    kube.writes.clear()
+    reconciler.run("ns", "hands")
+    assert {kind for verb, kind, _ in kube.writes if verb == "apply"} == {
+        "HTTPRoute", "ServiceMonitor"}
+    assert _condition(kube, "HTTPRouteAccepted")["reason"] == "Pending"
+    assert _condition(kube, "ServiceMonitorReady")["status"] == "True"
+
+
+def test_route_acceptance_and_url_come_from_the_route_and_its_gateway(world) -> None:
+    kube, reconciler = world
+    spec = {**ROUTED, "httpRoute": {"enabled": True, "parentRefs": [{"name": "gw"}]}}
+    kube.create_handtracker("hands", spec)
+    reconciler.run("ns", "hands")
+
+    def answer(status: str, reason: str) -> None:
+        kube.edit("HTTPRoute", "hands", lambda r: r.update(status={"parents": [{
+            "parentRef": {"name": "gw"}, "controllerName": "example.com/gateway",
+            "conditions": [{"type": "Accepted", "status": status, "reason": reason,
+                            "message": "listener refuses it"}]}]}))
+        reconciler.run("ns", "hands")
+
+    answer("False", "NotAllowedByListeners")
+    refused = _condition(kube, "HTTPRouteAccepted")
+    assert refused["status"] == "False" and refused["reason"] == "NotAccepted"
+    assert "Gateway ns/gw: NotAllowedByListeners" in refused["message"]
+
+    kube._stored("Gateway", {"metadata": {"name": "gw", "namespace": "ns",
+                                          "resourceVersion": "1"},
+                             "status": {"addresses": [{"type": "IPAddress",
+                                                       "value": "192.0.2.7"}]}})
+    answer("True", "Accepted")
+    assert _condition(kube, "HTTPRouteAccepted")["status"] == "True"
+    assert kube.objects[(identity.KIND, "ns", "hands")]["status"]["url"] == "http://192.0.2.7"
+
+
+def test_external_autoscaling_passes_the_scale_through_and_makes_no_hpa(world) -> None:
+    kube, reconciler = world
+    kube.create_handtracker("hands", {**SPEC, "autoscaling": {"mode": "external"}})
+    reconciler.run("ns", "hands")
+    deployment = kube.objects[("Deployment", "ns", "hands")]
+    assert deployment["spec"]["replicas"] == 2
+    assert ("HorizontalPodAutoscaler", "ns", "hands") not in kube.objects
+    # An autoscaler writes spec.replicas through /scale: the Deployment follows.
+    kube.edit(identity.KIND, "hands", lambda ht: ht["spec"].update(replicas=5))
+    reconciler.run("ns", "hands")
+    assert kube.objects[("Deployment", "ns", "hands")]["spec"]["replicas"] == 5

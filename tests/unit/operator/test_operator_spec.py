@@ -47,7 +47,7 @@ def test_every_field_is_read() -> None:
     assert parsed.resources.workers == 3  # ceil(2.5 cores)
     assert parsed.ingress == spec.IngressSpec(True, "h.example", "nginx", "/hands", "tls",
                                               {"a": "b"})
-    assert parsed.autoscaling == spec.Autoscaling(True, 2, 9, 50)
+    assert parsed.autoscaling == spec.Autoscaling("cpu", 2, 9, 50)
     assert parsed.placement.pod_labels == {"team": "vision"}
     assert parsed.placement.priority_class_name == "high"
     assert parsed.suspended and parsed.desired_replicas == 0 and not parsed.autoscaled
