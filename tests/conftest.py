@@ -4,4 +4,5 @@ pytest_plugins = [
     "tests.fixtures.testdata",
     "tests.fixtures.cluster",
     "tests.fixtures.operator",
+    "tests.fixtures.platform",
 ]

@@ -1,0 +1,90 @@
+"""Builds one pinned Go tool into `<cache>/tools/<tool>-<hash>/<tool>`.
+
+The hash covers the tool's go.mod/go.sum, the Go version and the recipe, so a pin
+change builds a new entry and leaves the control plane's cache (and its hash) alone.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from hack.controlplane.build import BuildError, find_go, go_env
+from hack.controlplane.paths import cache_root
+
+GO_DIR = Path(__file__).resolve().parent / "go"
+RECIPE_VERSION = "1"
+
+
+@dataclass(frozen=True)
+class GoTool:
+    name: str
+    package: str  # the main package, named by a `tool` line in go/<name>/go.mod
+
+
+TOOLS: dict[str, GoTool] = {
+    tool.name: tool
+    for tool in (
+        GoTool("helm", "helm.sh/helm/v4/cmd/helm"),
+        GoTool("promtool", "github.com/prometheus/prometheus/cmd/promtool"),
+    )
+}
+
+
+def _tool(name: str) -> GoTool:
+    if name not in TOOLS:
+        raise BuildError(f"unknown tool {name!r}; known: {', '.join(TOOLS)}")
+    return TOOLS[name]
+
+
+def tools_cache() -> Path:
+    # Beside, not inside, the control plane's per-hash folders.
+    return cache_root().parent / "tools"
+
+
+def tool_hash(name: str, go_version: str) -> str:
+    digest = hashlib.sha256(f"{RECIPE_VERSION}\n{go_version}\n".encode())
+    for file in ("go.mod", "go.sum"):
+        digest.update((GO_DIR / name / file).read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def tool_path(name: str) -> Path:
+    """Where the tool's binary is (or will be) for the current pins and Go."""
+    _tool(name)
+    return tools_cache() / f"{name}-{tool_hash(name, find_go().version)}" / name
+
+
+def ensure_tool(name: str) -> Path:
+    """The tool's binary, built first if this pin has none yet."""
+    tool = _tool(name)
+    toolchain = find_go()
+    target = tools_cache() / f"{name}-{tool_hash(name, toolchain.version)}" / name
+    if os.access(target, os.X_OK):
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # Two test runs at once must not build into the same folder.
+    with open(target.parent / "lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if os.access(target, os.X_OK):
+            return target
+        started = time.monotonic()
+        print(f"building {name} ...", file=sys.stderr, flush=True)
+        partial = target.with_suffix(".partial")
+        result = subprocess.run(
+            [str(toolchain.go), "build", "-trimpath", "-ldflags=-s -w", "-o", str(partial),
+             tool.package],
+            cwd=GO_DIR / name, env=go_env(toolchain),
+        )
+        if result.returncode != 0:
+            partial.unlink(missing_ok=True)
+            raise BuildError(f"building {name} failed (exit {result.returncode})")
+        partial.replace(target)
+        print(f"built {name} in {time.monotonic() - started:.0f} s", file=sys.stderr, flush=True)
+    return target

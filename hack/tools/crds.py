@@ -1,0 +1,105 @@
+"""CRDs of other projects, taken from their Go modules pinned in `hack/tools/go/<set>/`.
+
+`go mod download -json` (checked against the committed go.sum) gives the module's folder
+in the module cache; the CRD files are read from there, so a pin bump is the only change
+needed to install a newer release.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from hack.controlplane.build import find_go, go_env
+
+from .build import GO_DIR
+
+
+@dataclass(frozen=True)
+class CrdSet:
+    name: str
+    folder: str  # hack/tools/go/<folder> pins the module
+    module: str
+    pattern: str  # glob inside the module; only CustomResourceDefinitions are taken
+
+
+CRD_SETS: dict[str, CrdSet] = {
+    s.name: s
+    for s in (
+        # The standard channel (GatewayClass, Gateway, HTTPRoute, GRPCRoute,
+        # ReferenceGrant, ...), not the experimental one.
+        CrdSet("gateway-api", "gateway-api", "sigs.k8s.io/gateway-api",
+               "config/crd/standard/*.yaml"),
+        # ServiceMonitor, PodMonitor, PrometheusRule, Prometheus, Alertmanager, ...
+        CrdSet("monitoring", "prometheus-operator",
+               "github.com/prometheus-operator/prometheus-operator",
+               "example/prometheus-operator-crd/*.yaml"),
+    )
+}
+
+
+class _Loader(yaml.SafeLoader):
+    """PyYAML reads a bare `=` (an enum value in these CRDs) as YAML 1.1's obsolete
+    `!!value` tag and fails; YAML 1.2 and the API server read it as a string."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:value"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def crd_set(name: str) -> CrdSet:
+    if name not in CRD_SETS:
+        raise KeyError(f"unknown CRD set {name!r}; known: {', '.join(CRD_SETS)}")
+    return CRD_SETS[name]
+
+
+def module_dir(name: str) -> Path:
+    """The pinned module's folder in the Go module cache (downloaded if missing)."""
+    chosen = crd_set(name)
+    toolchain = find_go()
+    out = subprocess.run(
+        [str(toolchain.go), "mod", "download", "-json", chosen.module],
+        cwd=GO_DIR / chosen.folder, env=go_env(toolchain),
+        capture_output=True, text=True, check=True, timeout=600,
+    )
+    return Path(json.loads(out.stdout)["Dir"])
+
+
+def manifests(name: str) -> list[dict[str, Any]]:
+    """Every CustomResourceDefinition of the set (other objects beside them, such as
+    Gateway API's admission policy, are left out)."""
+    found = []
+    for path in sorted(module_dir(name).glob(crd_set(name).pattern)):
+        for doc in yaml.load_all(path.read_text(), Loader=_Loader):
+            if doc and doc.get("kind") == "CustomResourceDefinition":
+                found.append(doc)
+    return found
+
+
+def names(name: str) -> list[str]:
+    return [doc["metadata"]["name"] for doc in manifests(name)]
+
+
+def install(cluster: Any, name: str, timeout: float = 120) -> list[str]:
+    """Applies the set (server-side: the largest CRDs exceed the client-side annotation
+    limit) and waits until each is Established; returns the CRD names."""
+    docs = manifests(name)
+    cluster.kubectl("apply", "--server-side", "--force-conflicts", "-f", "-",
+                    input=json.dumps({"apiVersion": "v1", "kind": "List", "items": docs}),
+                    timeout=timeout)
+    crds = [f"crd/{doc['metadata']['name']}" for doc in docs]
+    cluster.kubectl("wait", "--for=condition=Established", *crds, f"--timeout={int(timeout)}s",
+                    timeout=timeout + 10)
+    return [c.removeprefix("crd/") for c in crds]
+
+
+def remove(cluster: Any, name: str, timeout: float = 120) -> None:
+    cluster.kubectl("delete", "crd", "--ignore-not-found", f"--timeout={int(timeout)}s",
+                    *names(name), timeout=timeout + 10)

@@ -1,0 +1,7 @@
+// The prometheus-operator release whose CRDs (ServiceMonitor, PrometheusRule, ...)
+// the tests install into the local cluster; nothing here is built.
+module handtracker.dev/tools/prometheus-operator
+
+go 1.26.0
+
+require github.com/prometheus-operator/prometheus-operator v0.85.0 // indirect
