@@ -82,6 +82,9 @@ def main(argv: list[str] | None = None) -> None:
     if not args.verbose:
         # kopf logs every handler call ("Handler ... succeeded"): one line per watch event.
         logging.getLogger("kopf.objects").setLevel(logging.WARNING)
+        # kopf repeats "Unresolved resources cannot be served" at every CRD change for the
+        # optional integrations' kinds; handlers.py reports a missing CRD once instead.
+        logging.getLogger("kopf._core.reactor.observation").setLevel(logging.ERROR)
     config = OperatorConfig(
         default_image=args.default_image,
         namespaces=tuple(args.namespace),

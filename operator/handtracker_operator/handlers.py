@@ -37,6 +37,7 @@ OWNED_SELECTOR = f"{identity.MANAGED_BY_LABEL}={identity.MANAGER}"
 WATCHED = (*builders.KINDS, "Pod")
 # How long start-up (or a takeover) waits between attempts to fill the store while the
 # API is away.
+log = logging.getLogger(__name__)
 FILL_RETRY_SECONDS = 2.0
 # A watch's fresh listing arrives as a burst of events; the resync it calls for waits this
 # long after the first of them.
@@ -183,7 +184,9 @@ def _fill(client: kube.Kube, store: Store, config: OperatorConfig) -> set[tuple[
             listed = client.list_kind(kind, namespaces, selector)
         except ApiException as exc:
             if exc.status == 404 and kind in OPTIONAL_CRDS.values():
-                store.set_served(kind, False)  # reported in status of who wants it
+                if store.set_served(kind, False):
+                    log.info("%s is not served (its CRD is not installed); HandTrackers "
+                             "that ask for it say so in status", kind)
                 continue
             raise
         store.set_served(kind, True)

@@ -1,4 +1,4 @@
-"""The operator under faults, on a control plane of its own (kwok nodes only), so that
+"""The operator under faults, on the second control plane (kwok nodes only), so that
 restarting etcd or the API server disturbs no other test.
 
 Each case ends the same way: every HandTracker Ready at its current generation, each
@@ -9,7 +9,6 @@ object (same UID) unless the test itself deleted it.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,29 +19,15 @@ from hack import controlplane
 from hack.controlplane.components import Layout
 from tests.fixtures.cluster import Kubectl, eventually
 from tests.fixtures.faultproxy import FaultProxy
-from tests.fixtures.operator import OperatorProcess, operator_env
 
 CHILD_KINDS = ("configmaps,deployments,services,poddisruptionbudgets,horizontalpodautoscalers,"
                "ingresses")
 EXPECTED = {"ConfigMap", "Deployment", "Service"}  # of a one-replica HandTracker
 
 
-@pytest.fixture(scope="module")
-def fault_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[controlplane.Cluster]:
-    state_dir = tmp_path_factory.mktemp("faults") / "cluster"
-    saved = os.environ.get("HANDTRACKER_REAL_NODE")
-    os.environ["HANDTRACKER_REAL_NODE"] = "0"  # the machine's one real node is the session's
-    try:
-        cluster = controlplane.up(state_dir)
-    finally:
-        if saved is None:
-            os.environ.pop("HANDTRACKER_REAL_NODE", None)
-        else:
-            os.environ["HANDTRACKER_REAL_NODE"] = saved
-    try:
-        yield cluster
-    finally:
-        controlplane.down(state_dir)
+@pytest.fixture
+def fault_cluster(second_cluster: controlplane.Cluster) -> controlplane.Cluster:
+    return second_cluster
 
 
 @pytest.fixture
@@ -61,25 +46,11 @@ def fns(request: pytest.FixtureRequest, fkubectl: Kubectl) -> Iterator[str]:
 
 
 @pytest.fixture
-def start_operator(fault_cluster: controlplane.Cluster, fns: str, tmp_path: Path
-                   ) -> Iterator[Any]:
+def operator_here(fault_cluster: controlplane.Cluster, fns: str, start_operator: Any) -> Any:
     """Starts an operator watching the test's namespace only: the namespaces earlier
     cases leave behind, still terminating, are not its work."""
-    started: list[OperatorProcess] = []
-
-    def start(*args: str, kubeconfig: Path | None = None) -> OperatorProcess:
-        env = operator_env(fault_cluster)
-        if kubeconfig is not None:
-            env["KUBECONFIG"] = str(kubeconfig)
-        process = OperatorProcess(env, tmp_path / f"operator-{len(started)}.log",
-                                  args=("--namespace", fns, *args))
-        process.start()
-        started.append(process)
-        return process
-
-    yield start
-    for process in started:
-        process.stop()
+    return lambda *args, kubeconfig=None: start_operator(
+        fault_cluster, "--namespace", fns, *args, kubeconfig=kubeconfig)
 
 
 # -- helpers --------------------------------------------------------------------------------
@@ -144,10 +115,10 @@ def deployments(kubectl: Kubectl, ns: str) -> int:
 
 @pytest.mark.timeout(600)
 def test_sigkill_halfway_through_converging_100_then_restart(
-    fkubectl: Kubectl, fns: str, start_operator: Any
+    fkubectl: Kubectl, fns: str, operator_here: Any
 ) -> None:
     names = [f"ht-{i}" for i in range(100)]
-    operator = start_operator()
+    operator = operator_here()
     create(fkubectl, fns, names)
     eventually(lambda: deployments(fkubectl, fns) >= 25, timeout=60, interval=0.1)
     operator.kill()
@@ -162,10 +133,10 @@ def test_sigkill_halfway_through_converging_100_then_restart(
 
 @pytest.mark.timeout(600)
 def test_api_server_restart_during_a_rollout(
-    fault_cluster: controlplane.Cluster, fkubectl: Kubectl, fns: str, start_operator: Any
+    fault_cluster: controlplane.Cluster, fkubectl: Kubectl, fns: str, operator_here: Any
 ) -> None:
     names = [f"ht-{i}" for i in range(30)]
-    start_operator()
+    operator_here()
     create(fkubectl, fns, names)
     wait_all_ready(fkubectl, fns, len(names))
     before = child_uids(fkubectl, fns)
@@ -182,10 +153,10 @@ def test_api_server_restart_during_a_rollout(
 
 @pytest.mark.timeout(600)
 def test_etcd_restart(
-    fault_cluster: controlplane.Cluster, fkubectl: Kubectl, fns: str, start_operator: Any
+    fault_cluster: controlplane.Cluster, fkubectl: Kubectl, fns: str, operator_here: Any
 ) -> None:
     names = [f"ht-{i}" for i in range(30)]
-    start_operator()
+    operator_here()
     create(fkubectl, fns, names[:15])
     wait_all_ready(fkubectl, fns, 15)
     before = child_uids(fkubectl, fns)
@@ -197,13 +168,13 @@ def test_etcd_restart(
 
 @pytest.mark.timeout(600)
 def test_expired_watches_are_relisted(
-    fault_cluster: controlplane.Cluster, fkubectl: Kubectl, fns: str, start_operator: Any,
+    fault_cluster: controlplane.Cluster, fkubectl: Kubectl, fns: str, operator_here: Any,
     tmp_path: Path,
 ) -> None:
     names = [f"ht-{i}" for i in range(20)]
     with FaultProxy(fault_cluster.server, Layout(fault_cluster.state_dir).pki) as proxy:
         # No periodic resync during the test: the relist must repair the store by itself.
-        start_operator("--resync-seconds", "600",
+        operator_here("--resync-seconds", "600",
                        kubeconfig=proxy.kubeconfig(tmp_path / "proxy.kubeconfig"))
         create(fkubectl, fns, names)
         wait_all_ready(fkubectl, fns, len(names))
@@ -227,13 +198,13 @@ def test_expired_watches_are_relisted(
 @pytest.mark.timeout(600)
 @pytest.mark.parametrize("status", [429, 503])
 def test_throttled_or_failing_api_is_backed_off(
-    fault_cluster: controlplane.Cluster, fkubectl: Kubectl, fns: str, start_operator: Any,
+    fault_cluster: controlplane.Cluster, fkubectl: Kubectl, fns: str, operator_here: Any,
     tmp_path: Path, status: int,
 ) -> None:
     names = [f"ht-{i}" for i in range(20)]
     seconds = 10
     with FaultProxy(fault_cluster.server, Layout(fault_cluster.state_dir).pki) as proxy:
-        start_operator(kubeconfig=proxy.kubeconfig(tmp_path / "proxy.kubeconfig"))
+        operator_here(kubeconfig=proxy.kubeconfig(tmp_path / "proxy.kubeconfig"))
         with proxy.failing(status, seconds=seconds) as window:
             create(fkubectl, fns, names)
         peak = max(window.by_second.values())
