@@ -12,7 +12,7 @@ REQS := requirements/workload.txt requirements/workload-nodeps.txt \
 PIP_INSTALL := $(PY) -m pip install -q -c requirements/constraints.txt
 
 .PHONY: demo test test-fast lint bench serve operator cluster-up cluster-down \
-        controlplane images system-deps venv clean
+        controlplane tools chart images system-deps venv clean
 
 $(VENV)/.installed: $(REQS)
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,16 @@ system-deps:
 ## Build (or reuse from the cache) the pinned control-plane binaries.
 controlplane: venv
 	$(PY) -m hack.controlplane build
+
+## The pinned helm and promtool (hack/tools/go/), built once into ~/.cache/handtracker/tools/;
+## the tests build them on first use too.
+tools: venv
+	$(PY) -m hack.tools build helm
+	$(PY) -m hack.tools build promtool
+
+## The chart's links to the CRDs, RBAC rules and monitoring files it shares with deploy/.
+chart: venv
+	$(PY) -m hack.chart
 
 ## The container images, built here with buildah (as root; needs a Debian mirror and PyPI,
 ## no registry): base, pause, workload, operator. Loaded into the real node's containerd
