@@ -39,6 +39,8 @@ CRD_SETS: dict[str, CrdSet] = {
         CrdSet("monitoring", "prometheus-operator",
                "github.com/prometheus-operator/prometheus-operator",
                "example/prometheus-operator-crd/*.yaml"),
+        # ScaledObject, ScaledJob, TriggerAuthentication: to check examples/keda.yaml.
+        CrdSet("keda", "keda", "github.com/kedacore/keda/v2", "config/crd/bases/*.yaml"),
     )
 }
 

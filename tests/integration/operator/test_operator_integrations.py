@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import datetime
 import json
+import re
 from typing import Any
 
 import pytest
+import yaml
 
 from hack.tools import crds
 from tests.fixtures.cluster import Kubectl, KubectlError, eventually
-from tests.fixtures.operator import apply, condition, get, wait_condition
+from tests.fixtures.operator import EXAMPLES, apply, condition, get, wait_condition
 
 SMALL = {"replicas": 1, "resources": {"requests": {"cpu": "10m", "memory": "32Mi"}}}
 
@@ -182,3 +184,32 @@ def test_bad_integration_fields_are_refused_naming_the_field(
     with pytest.raises(KubectlError) as refused:
         apply(kubectl, namespace, tracker("bad", **spec))
     assert field in str(refused.value)
+
+
+def test_the_keda_example_is_valid_and_scales_the_handtracker(
+    cluster: Any, kubectl: Kubectl, namespace: str, operator: Any
+) -> None:
+    """examples/keda.yaml against KEDA's own CRDs (from its pinned module), and its
+    query against the metrics the workload really exports."""
+    from handtracker_workload import metrics as workload_metrics
+    from prometheus_client.metrics import MetricWrapperBase
+
+    crds.install(cluster, "keda")
+    docs = [d for d in yaml.safe_load_all(EXAMPLES.joinpath("keda.yaml").read_text()) if d]
+    kubectl("apply", "--dry-run=server", "--validate=strict", "-n", namespace, "-f", "-",
+            input=json.dumps({"apiVersion": "v1", "kind": "List", "items": docs}))
+    scaled = next(d for d in docs if d["kind"] == "ScaledObject")
+    target = scaled["spec"]["scaleTargetRef"]
+    tracker_doc = next(d for d in docs if d["kind"] == "HandTracker")
+    assert (target["kind"], target["name"]) == ("HandTracker", tracker_doc["metadata"]["name"])
+    exported = {m._name for m in vars(workload_metrics).values()
+                if isinstance(m, MetricWrapperBase)}
+    for trigger in scaled["spec"]["triggers"]:
+        used = set(re.findall(r"\bhandtracker_[a-z_]+", trigger["metadata"]["query"]))
+        assert used and used <= exported, used - exported
+
+    # The HandTracker half, for real: external mode, no autoscaler of the operator's.
+    apply(kubectl, namespace, {**tracker_doc, "spec": {**tracker_doc["spec"], **SMALL,
+                                                       "monitoring": {}}})
+    wait_condition(kubectl, namespace, "hands")
+    assert kubectl.json("get", "hpa", "-n", namespace)["items"] == []
