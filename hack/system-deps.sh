@@ -7,6 +7,10 @@ command -v chromium >/dev/null || need+=(chromium)
 command -v chromedriver >/dev/null || need+=(chromium-driver)
 command -v ffmpeg >/dev/null || need+=(ffmpeg)
 command -v openssl >/dev/null || need+=(openssl)
+# Run the Argo CD health check (deploy/argocd/health.lua) in the tests: Argo CD's own
+# interpreter speaks Lua 5.1, and the script must run on 5.4 too.
+command -v lua5.1 >/dev/null || need+=(lua5.1=5.1.5-9)
+command -v lua5.4 >/dev/null || need+=(lua5.4=5.4.4-3+deb12u1)
 
 # The real node and the images (hack/images): exact versions, bookworm's, the ones they
 # were tested with.
