@@ -36,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
                 return 1
             done = getattr(crds, args.action)(cluster, args.set)
             print("\n".join(done or ()))
-    except BuildError as err:
+    except (BuildError, RuntimeError) as err:
         print(err, file=sys.stderr)
         return 1
     return 0

@@ -89,19 +89,25 @@ def names(name: str) -> list[str]:
     return [doc["metadata"]["name"] for doc in manifests(name)]
 
 
+def _kubectl(cluster: Any, *args: str, input: str | None = None, timeout: float) -> None:
+    result = cluster.kubectl(*args, input=input, check=False, timeout=timeout)
+    if result.returncode != 0:
+        raise RuntimeError(f"kubectl {args[0]} failed: {result.stderr.strip()}")
+
+
 def install(cluster: Any, name: str, timeout: float = 120) -> list[str]:
     """Applies the set (server-side: the largest CRDs exceed the client-side annotation
     limit) and waits until each is Established; returns the CRD names."""
     docs = manifests(name)
-    cluster.kubectl("apply", "--server-side", "--force-conflicts", "-f", "-",
-                    input=json.dumps({"apiVersion": "v1", "kind": "List", "items": docs}),
-                    timeout=timeout)
+    _kubectl(cluster, "apply", "--server-side", "--force-conflicts", "-f", "-",
+             input=json.dumps({"apiVersion": "v1", "kind": "List", "items": docs}),
+             timeout=timeout)
     crds = [f"crd/{doc['metadata']['name']}" for doc in docs]
-    cluster.kubectl("wait", "--for=condition=Established", *crds, f"--timeout={int(timeout)}s",
-                    timeout=timeout + 10)
+    _kubectl(cluster, "wait", "--for=condition=Established", *crds,
+             f"--timeout={int(timeout)}s", timeout=timeout + 10)
     return [c.removeprefix("crd/") for c in crds]
 
 
 def remove(cluster: Any, name: str, timeout: float = 120) -> None:
-    cluster.kubectl("delete", "crd", "--ignore-not-found", f"--timeout={int(timeout)}s",
-                    *names(name), timeout=timeout + 10)
+    _kubectl(cluster, "delete", "crd", "--ignore-not-found", f"--timeout={int(timeout)}s",
+             *names(name), timeout=timeout + 10)

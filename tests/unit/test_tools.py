@@ -1,0 +1,44 @@
+"""hack/tools: every pinned tool's module names it as a tool, and the CRD sets hold the
+kinds the platform tests and the operator rely on (read from the pinned modules)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from hack.tools import TOOLS, crds
+from hack.tools.build import GO_DIR, tool_hash
+
+
+@pytest.mark.parametrize("name", sorted(TOOLS))
+def test_each_tool_is_a_tool_of_its_own_module(name: str) -> None:
+    go_mod = (GO_DIR / name / "go.mod").read_text()
+    assert re.search(rf"^tool {re.escape(TOOLS[name].package)}$", go_mod, re.M)
+    assert (GO_DIR / name / "go.sum").is_file()
+
+
+def test_tool_pins() -> None:
+    assert "helm.sh/helm/v4 v4.3.2" in (GO_DIR / "helm" / "go.mod").read_text()
+    assert "github.com/prometheus/prometheus v0.316.0" in (
+        GO_DIR / "promtool" / "go.mod").read_text()
+
+
+def test_the_cache_entry_follows_the_pins_and_go() -> None:
+    assert tool_hash("helm", "go1.26.8") != tool_hash("helm", "go1.27.0")
+    assert tool_hash("helm", "go1.26.8") != tool_hash("promtool", "go1.26.8")
+
+
+def test_gateway_api_standard_channel() -> None:
+    names = crds.names("gateway-api")
+    for plural in ("gatewayclasses", "gateways", "httproutes", "grpcroutes", "referencegrants"):
+        assert f"{plural}.gateway.networking.k8s.io" in names
+    standard = {doc["metadata"]["annotations"]["gateway.networking.k8s.io/channel"]
+                for doc in crds.manifests("gateway-api")}
+    assert standard == {"standard"}
+
+
+def test_monitoring_crds() -> None:
+    names = crds.names("monitoring")
+    for plural in ("servicemonitors", "podmonitors", "prometheusrules", "prometheuses"):
+        assert f"{plural}.monitoring.coreos.com" in names
