@@ -21,7 +21,8 @@ import kopf
 import prometheus_client
 from kubernetes.client.exceptions import ApiException
 
-from . import builders, identity, kube
+from . import builders, identity, kube, spec
+from .errors import InvalidSpec
 from .leadership import POLL_SECONDS, Leadership
 from .metrics import Metrics
 from .ratelimit import TokenBucket
@@ -161,8 +162,20 @@ async def crd_event(type: str, event: kopf.RawEvent, name: str, memo: kopf.Memo,
     if kind is None:
         return
     if memo.store.set_served(kind, type != "DELETED" and _serves_v1(event["object"])):
+        child = "HTTPRoute" if kind == "Gateway" else kind  # Gateways matter to routes
         for key in memo.store.keys(identity.KIND):
-            memo.queue.add(key)
+            body = memo.store.get(identity.KIND, *key)
+            if body is not None and _wants(body, child, memo.config.default_image):
+                memo.queue.add(key)
+
+
+def _wants(body: dict[str, Any], kind: str, default_image: str) -> bool:
+    """Whether this HandTracker's spec asks for a child of `kind` (the builders decide)."""
+    try:
+        parsed = spec.parse(body.get("spec"), default_image)
+    except InvalidSpec:
+        return False
+    return builders.desired(parsed, identity.of(body, parsed.image))[kind] is not None
 
 
 def _serves_v1(crd: dict[str, Any]) -> bool:
