@@ -15,6 +15,8 @@ longer than ACCEPT_DELAY_MAX for a worker to take it, even when every worker
 is busy or holds long-lived WebSocket sessions. With a single worker there is
 nobody to leave a connection to, and it behaves exactly like gthread.
 
+Request bodies of a known length are read in large pieces (LengthBody).
+
 Everything else (the thread pool, keep-alive, timeouts, graceful shutdown) is
 gunicorn's ThreadWorker; only its event loop is restated, to wake up when a
 deferral ends.
@@ -22,6 +24,7 @@ deferral ends.
 
 from __future__ import annotations
 
+import io
 import selectors
 import socket
 import time
@@ -29,12 +32,33 @@ from concurrent import futures
 from functools import partial
 from typing import Any
 
+from gunicorn.http.body import Body, LengthReader
 from gunicorn.workers.gthread import ThreadWorker
 
 
 def accept_delay(connections: int, step: float, cap: float) -> float:
     """Seconds a worker holding `connections` waits before taking a new one."""
     return min(connections * step, cap)
+
+
+class LengthBody(Body):
+    """A request body of known length whose read() asks for all it wants at once.
+
+    gunicorn's Body.read pulls 1 KiB per loop from its reader, which re-buffers
+    the socket's data through two BytesIO objects each time: reading a 2.5 MB
+    photo so costs about 7 ms of CPU, more than the detector on a 640 px one.
+    readline() and iteration are gunicorn's own."""
+
+    def read(self, size: int | None = None) -> bytes:
+        size = self.getsize(size)
+        data = self.buf.getvalue()  # what a readline() read beyond its line
+        self.buf = io.BytesIO()
+        if len(data) < size:
+            data += self.reader.read(size - len(data))  # never past the body's end
+        elif len(data) > size:
+            self.buf.write(data[size:])
+            data = data[:size]
+        return data
 
 
 class BalancedThreadWorker(ThreadWorker):
@@ -58,6 +82,11 @@ class BalancedThreadWorker(ThreadWorker):
         with self._lock:
             self.poller.unregister(listener)
         self._deferred[listener] = (server, time.monotonic() + delay)
+
+    def handle_request(self, req: Any, conn: Any) -> bool:
+        if type(req.body.reader) is LengthReader:  # not chunked: nothing read yet
+            req.body = LengthBody(req.body.reader)
+        return super().handle_request(req, conn)  # type: ignore[no-any-return]
 
     def _resume_deferred(self) -> None:
         """Takes a connection still waiting after a deferral, then listens again."""
