@@ -56,7 +56,7 @@ cluster-down: venv
 	$(PY) -m hack.controlplane down
 
 ## Every test: unit, workload on real photos, operator on the real control plane, browser.
-test: system-deps venv controlplane
+test: system-deps venv controlplane tools
 	bash hack/run-tests.sh tests
 
 ## Tests that need neither the control plane nor a browser.

@@ -193,3 +193,16 @@ def test_every_values_field_has_a_schema() -> None:
         assert "type" in sub, f"{path or '/'} has no type in values.schema.json"
         if sub["type"] == "object" and path not in ("/affinity", "/global"):
             assert "additionalProperties" in sub, f"{path or '/'} must say which keys it allows"
+
+
+def test_helm_package_stores_the_linked_files(helm: Path, tmp_path: Path) -> None:
+    import tarfile
+
+    helm_run(helm, "package", str(CHART), "--destination", str(tmp_path))
+    (archive,) = tmp_path.glob("handtracker-operator-*.tgz")
+    with tarfile.open(archive) as tar:
+        for link, source in chart.LINKS.items():
+            member = tar.getmember(f"handtracker-operator/{link}")
+            assert member.isfile(), f"{link} was packaged as a link"
+            data = tar.extractfile(member)
+            assert data is not None and data.read() == (chart.ROOT / source).read_bytes()
