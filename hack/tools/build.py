@@ -9,6 +9,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import os
+import re
 import subprocess
 import sys
 import time
@@ -19,20 +20,27 @@ from hack.controlplane.build import BuildError, find_go, go_env
 from hack.controlplane.paths import cache_root
 
 GO_DIR = Path(__file__).resolve().parent / "go"
-RECIPE_VERSION = "1"
+RECIPE_VERSION = "2"
 
 
 @dataclass(frozen=True)
 class GoTool:
     name: str
     package: str  # the main package, named by a `tool` line in go/<name>/go.mod
+    module: str  # whose pinned version `--version` reports
+    version_var: str  # the string variable that holds it (set with -X)
+    version_prefix: str = "v"
 
 
 TOOLS: dict[str, GoTool] = {
     tool.name: tool
     for tool in (
-        GoTool("helm", "helm.sh/helm/v4/cmd/helm"),
-        GoTool("promtool", "github.com/prometheus/prometheus/cmd/promtool"),
+        GoTool("helm", "helm.sh/helm/v4/cmd/helm", "helm.sh/helm/v4",
+               "helm.sh/helm/v4/internal/version.version"),
+        # Prometheus 3.x is published as module versions v0.3xx.y; promtool shows that.
+        GoTool("promtool", "github.com/prometheus/prometheus/cmd/promtool",
+               "github.com/prometheus/prometheus", "github.com/prometheus/common/version.Version",
+               version_prefix=""),
     )
 }
 
@@ -41,6 +49,19 @@ def _tool(name: str) -> GoTool:
     if name not in TOOLS:
         raise BuildError(f"unknown tool {name!r}; known: {', '.join(TOOLS)}")
     return TOOLS[name]
+
+
+def pinned_version(tool: GoTool) -> str:
+    text = (GO_DIR / tool.name / "go.mod").read_text()
+    match = re.search(rf"^\s*(?:require\s+)?{re.escape(tool.module)}\s+v(\S+)", text, re.M)
+    if not match:
+        raise BuildError(f"{tool.module} is not required in hack/tools/go/{tool.name}/go.mod")
+    return tool.version_prefix + match.group(1)
+
+
+def ldflags(tool: GoTool) -> str:
+    # -s -w: no symbol tables; -X: `<tool> version` names the pinned release.
+    return f"-s -w -X {tool.version_var}={pinned_version(tool)}"
 
 
 def tools_cache() -> Path:
@@ -78,8 +99,8 @@ def ensure_tool(name: str) -> Path:
         print(f"building {name} ...", file=sys.stderr, flush=True)
         partial = target.with_suffix(".partial")
         result = subprocess.run(
-            [str(toolchain.go), "build", "-trimpath", "-ldflags=-s -w", "-o", str(partial),
-             tool.package],
+            [str(toolchain.go), "build", "-trimpath", f"-ldflags={ldflags(tool)}",
+             "-o", str(partial), tool.package],
             cwd=GO_DIR / name, env=go_env(toolchain),
         )
         if result.returncode != 0:

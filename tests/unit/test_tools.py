@@ -4,6 +4,8 @@ kinds the platform tests and the operator rely on (read from the pinned modules)
 from __future__ import annotations
 
 import re
+import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -42,3 +44,12 @@ def test_monitoring_crds() -> None:
     names = crds.names("monitoring")
     for plural in ("servicemonitors", "podmonitors", "prometheusrules", "prometheuses"):
         assert f"{plural}.monitoring.coreos.com" in names
+
+
+def test_the_built_tools_report_their_pins(helm: Path, promtool: Path) -> None:
+    version = subprocess.run([str(helm), "version", "--short"], capture_output=True,
+                             text=True, check=True).stdout
+    assert version.strip() == "v4.3.2"
+    version = subprocess.run([str(promtool), "--version"], capture_output=True,
+                             text=True, check=True).stdout
+    assert version.startswith("promtool, version 0.316.0 ")
