@@ -73,15 +73,17 @@ def to_rgb(
     *,
     allow_reduced: bool = True,
     header: imagesize.ImageHeader | None = None,
+    buffer: np.ndarray | None = None,
 ) -> DecodedImage:
     """Decodes an uploaded image; raises errors.ApiError for anything unusable.
 
-    `header` is check()'s result when the caller already ran it."""
+    `header` is check()'s result when the caller already ran it. A JPEG is
+    decoded into `buffer` (flat uint8, buffers.py) when one is given."""
     start = time.perf_counter()
     header = header or check(data, limits)
     reducible = allow_reduced and header.format == "jpeg"  # only libjpeg scales while decoding
     factor = reduction_for(header.width, header.height) if reducible else 1
-    rgb = _jpeg(data, header, factor) if header.format == "jpeg" else None
+    rgb = _jpeg(data, header, factor, buffer) if header.format == "jpeg" else None
     if rgb is None:
         rgb = _opencv(data, header, factor)
     width, height = header.width, header.height
@@ -90,7 +92,9 @@ def to_rgb(
     return DecodedImage(rgb, width, height, header.format, factor, time.perf_counter() - start)
 
 
-def _jpeg(data: bytes, header: imagesize.ImageHeader, factor: int) -> np.ndarray | None:
+def _jpeg(
+    data: bytes, header: imagesize.ImageHeader, factor: int, buffer: np.ndarray | None
+) -> np.ndarray | None:
     # A large photo decoded at full size (to draw on) takes libjpeg's fast IDCT
     # and chroma upsampling: about 15 % less CPU for pixels about one level off,
     # which the detector never sees (it gets 2x2 averages, see for_detection:
@@ -111,6 +115,7 @@ def _jpeg(data: bytes, header: imagesize.ImageHeader, factor: int) -> np.ndarray
             # libjpeg-turbo picks the smallest DCT scaling at least this big.
             min_width=-(-header.width // factor),
             min_height=-(-header.height // factor),
+            buffer=buffer,
         )
     except ValueError:
         return None  # e.g. CMYK: OpenCV converts it

@@ -23,6 +23,7 @@ import numpy as np
 
 from . import decode, errors, gestures, render
 from .admission import Admission
+from .buffers import BufferPool
 from .hands import LANDMARK_NAMES, Hand
 from .metrics import DECODE_DURATION, HANDS_DETECTED, INFERENCE_DURATION, QUEUE_WAIT
 from .videofile import VideoLimits, open_video
@@ -55,6 +56,7 @@ class Stage:
     admission: Admission
     detector: ImageDetector
     model: str  # the complexity, the inference metric's label
+    buffers: BufferPool  # for the full-size decodes of annotate()
 
 
 @dataclass(frozen=True)
@@ -93,10 +95,17 @@ def _run(
     started = time.perf_counter()
     header = decode.check(data, stage.limits)  # refuses hostile input before queueing
     body = None
-    with stage.admission.slot() as waited:
+    # Drawing needs every pixel of the original; detection does not. Those
+    # pixels go into a leased buffer: after this block only their size is read.
+    full_size = encoding is not None
+    with (
+        stage.admission.slot() as waited,
+        stage.buffers.lease(header.pixels * 3 if full_size else 0) as buffer,
+    ):
         QUEUE_WAIT.observe(waited)
-        # Drawing needs every pixel of the original; detection does not.
-        image = decode.to_rgb(data, stage.limits, allow_reduced=encoding is None, header=header)
+        image = decode.to_rgb(
+            data, stage.limits, allow_reduced=not full_size, header=header, buffer=buffer
+        )
         DECODE_DURATION.observe(image.decode_seconds)
         detection = stage.detector.run(decode.for_detection(image.rgb))
         hands = gestures.labelled(detection.hands, (image.width, image.height))

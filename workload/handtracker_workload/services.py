@@ -1,20 +1,22 @@
 """What the routes of one app share, built once by create_app and kept in app.extensions.
 
 Everything here is per app, so per worker process: limits, model description,
-readiness and detector, admission queue, live sessions and the video slot.
+readiness and detector, admission queue, live sessions, the video slot and the
+decode buffers.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from flask import current_app
 
 from . import pipeline
 from .admission import Admission
+from .buffers import BufferPool
 from .config import Settings
 from .decode import Limits
 from .model import ModelInfo
@@ -43,11 +45,16 @@ class Services:
     # of inferences, and a second one would only halve the speed of both.
     video_slot: threading.BoundedSemaphore
     make_tracker: Callable[[int], Any]
+    buffers: BufferPool = field(default_factory=BufferPool)
 
     def stage(self) -> pipeline.Stage:
         """What an image request runs against; 503 not_ready while the model loads."""
         return pipeline.Stage(
-            self.limits, self.admission, self.readiness.detector(), self.model.complexity
+            self.limits,
+            self.admission,
+            self.readiness.detector(),
+            self.model.complexity,
+            self.buffers,
         )
 
 

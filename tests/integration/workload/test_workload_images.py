@@ -111,3 +111,15 @@ def test_an_8000_pixel_jpeg_decodes_small(hands_dir: Path):
     image = decode.to_rgb(body, LIMITS)
     assert (image.width, image.height, image.reduction) == (8000, 8000, 8)
     assert image.rgb.shape == (1000, 1000, 3)
+
+
+def test_annotating_into_a_reused_buffer_gives_the_same_image(client, hands_dir: Path):
+    """The second decode of a photo lands in the buffer a bigger one used before it."""
+    small = (hands_dir / "mpsamples_hand_thumb_up.jpg").read_bytes()
+    big = _upscaled_jpeg(hands_dir, "tfjs_hands.jpg", 2000, 1500)
+    answers = [
+        client.post("/v1/annotate", data=body, content_type="image/jpeg").data
+        for body in (small, big, small)
+    ]
+    assert answers[0] == answers[2]
+    assert _decode(answers[1]).shape == (1500, 2000, 3)
