@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, request
 
-from . import errors, pipeline, services
+from . import errors, pipeline, services, upload
 
 bp = Blueprint("api", __name__)
 
@@ -35,7 +35,7 @@ def annotate() -> Response:
 
 @bp.post("/predict")
 def predict() -> Response:
-    if "image" not in request.files:
+    if request.mimetype != "multipart/form-data":
         raise errors.missing_image()
     return _annotated(read_upload(), "jpeg")
 
@@ -43,10 +43,11 @@ def predict() -> Response:
 def read_upload() -> bytes:
     """The uploaded image's bytes, from a multipart field or the raw body."""
     if request.mimetype == "multipart/form-data":
-        upload = request.files.get("image")
-        if upload is None:
+        body = request.get_data(cache=False)
+        image = upload.file_part(body, request.mimetype_params.get("boundary", ""), "image")
+        if image is None:
             raise errors.missing_image()
-        return upload.read()
+        return image
     if request.mimetype and request.mimetype not in RAW_TYPES:
         raise errors.unsupported(request.mimetype)
     return request.get_data(cache=False)
