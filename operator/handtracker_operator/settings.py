@@ -18,8 +18,8 @@ DEFAULT_CONCURRENCY = 4
 # The operator's own requests (writes, and the lists of a resync), like client-go's QPS
 # and burst: enough for hundreds of HandTrackers converging at once, yet bounded so that
 # an operator restart with thousands of them cannot flood the API server.
-DEFAULT_API_QPS = 50.0
-DEFAULT_API_BURST = 100
+DEFAULT_API_QPS = 100.0
+DEFAULT_API_BURST = 200
 
 
 @dataclass(frozen=True)

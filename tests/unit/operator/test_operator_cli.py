@@ -29,7 +29,7 @@ def test_options_and_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HANDTRACKER_CONCURRENCY", "16")
     assert parse_args([]).concurrency == 16
     assert parse_args(["--concurrency", "2"]).concurrency == 2
-    assert (args.api_qps, args.api_burst) == (50.0, 100)
+    assert (args.api_qps, args.api_burst) == (100.0, 200)
     limited = parse_args(["--api-qps", "5", "--api-burst", "10"])
     assert (limited.api_qps, limited.api_burst) == (5.0, 10)
     assert args.default_image == "registry.example/ht:2"
