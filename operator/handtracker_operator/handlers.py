@@ -36,9 +36,9 @@ OWNED_SELECTOR = f"{identity.MANAGED_BY_LABEL}={identity.MANAGER}"
 # What the store holds besides the HandTrackers: the children, and their pods (whose
 # failures, such as CrashLoopBackOff, are reported in status).
 WATCHED = (*builders.KINDS, "Pod")
+log = logging.getLogger(__name__)
 # How long start-up (or a takeover) waits between attempts to fill the store while the
 # API is away.
-log = logging.getLogger(__name__)
 FILL_RETRY_SECONDS = 2.0
 # A watch's fresh listing arrives as a burst of events; the resync it calls for waits this
 # long after the first of them.

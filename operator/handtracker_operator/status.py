@@ -9,7 +9,7 @@ from typing import Any
 
 from .conditions import Condition
 from .identity import Identity
-from .spec import HandTrackerSpec
+from .spec import HandTrackerSpec, ParentRef
 
 # Container waiting reasons (pkg/kubelet/images, kuberuntime and cri-api errors) that mean
 # the pod will not become ready by itself, and the reason reported for each. A failure the
@@ -258,7 +258,7 @@ def _external_url(ingress: Mapping[str, Any] | None) -> str:
     return f"{scheme}://{host}{'' if path == '/' else path}"
 
 
-def parent_key(spec_ref: Any, ident: Identity) -> tuple[str, str, str]:
+def parent_key(spec_ref: ParentRef, ident: Identity) -> tuple[str, str, str]:
     return (spec_ref.namespace or ident.namespace, spec_ref.name, spec_ref.section_name)
 
 
