@@ -119,7 +119,8 @@ def test_sigkill_halfway_through_converging_100_then_restart(
     fkubectl: Kubectl, fns: str, operator_here: Any
 ) -> None:
     names = [f"ht-{i}" for i in range(100)]
-    operator = operator_here()
+    # Slowed down (about 4 writes per HandTracker), so that the kill lands halfway.
+    operator = operator_here("--api-qps", "20", "--api-burst", "20")
     create(fkubectl, fns, names)
     eventually(lambda: deployments(fkubectl, fns) >= 25, timeout=60, interval=0.1)
     operator.kill()
