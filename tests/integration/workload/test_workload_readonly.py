@@ -67,6 +67,10 @@ def _under_tmp(*paths: Path) -> list[str]:
     return sorted(tops)
 
 
+def _site_packages() -> list[Path]:
+    return [Path(p) for p in sys.path if p.endswith("site-packages") and Path(p).is_dir()]
+
+
 def _checkout_under_tmp(tmp_path: Path) -> tuple[Path, Path]:
     """A copy of the workload and a virtualenv of its own, both under /tmp, as a
     fresh clone in /tmp has them: (checkout root, its python)."""
@@ -77,8 +81,7 @@ def _checkout_under_tmp(tmp_path: Path) -> tuple[Path, Path]:
     subprocess.run([sys._base_executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     # The packages stay those of this environment, found through a .pth file.
     site = next(venv.glob("lib/python*/site-packages"))
-    packages = [p for p in sys.path if p.endswith("site-packages") and Path(p).is_dir()]
-    (site / "environment.pth").write_text("\n".join(packages) + "\n")
+    (site / "environment.pth").write_text("".join(f"{p}\n" for p in _site_packages()))
     return root, venv / "bin" / "python"
 
 
@@ -98,7 +101,9 @@ def test_serves_from_a_read_only_root_writing_only_to_tmp(hands_dir, tmp_path, w
     env = {
         **os.environ,
         "REPO": str(repo),
-        "KEEP": " ".join(_under_tmp(repo, python, hands_dir)),
+        # The clone's virtualenv reads this environment's packages: kept too when they
+        # live under /tmp (a checkout cloned there).
+        "KEEP": " ".join(_under_tmp(repo, python, hands_dir, *_site_packages())),
         "PYTHON": str(python),
         "PYTHONPATH": str(repo / "workload"),
         "PORT": str(free_port()),
