@@ -29,6 +29,11 @@ log = logging.getLogger(__name__)
 DEFAULT_LIFETIME = 10
 # How often a replica reads the peering object to follow kopf's decision.
 POLL_SECONDS = 1.0
+# Replicas of a Deployment start together, and the younger one may register first. A
+# replica acts no sooner than this after its start, so that an older replica starting at
+# the same time is seen before either begins (else the younger one would start, then hand
+# over to the older one a moment later). A standby taking over later does not wait.
+SETTLE_SECONDS = 5.0
 
 
 def start_priority(started: float | None = None) -> int:
@@ -100,12 +105,16 @@ class Leadership:
 
     def __init__(self, read: Callable[[], list[Mapping[str, Any] | None]], me: str,
                  priority: int, on_change: Callable[[bool], None],
-                 poll: float = POLL_SECONDS) -> None:
+                 poll: float = POLL_SECONDS, settle: float = SETTLE_SECONDS,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self._read = read
         self._me = me
         self._priority = priority
         self._on_change = on_change
         self._poll = poll
+        self._settle = settle
+        self._clock = clock
+        self._born: float | None = None  # the first check: this replica's start
         self._stop = threading.Event()
         self.active = False
         self._last_error = ""
@@ -129,6 +138,10 @@ class Leadership:
         self._last_error = ""
         decision = decide_all(peerings, self._me, self._priority,
                               datetime.datetime.now(datetime.UTC))
+        if self._born is None:
+            self._born = self._clock()
+        if decision.active and self._clock() - self._born < self._settle:
+            decision = Decision(False, "settling: waiting for replicas starting alongside")
         if decision.active != self.active:
             self.active = decision.active
             log.info("%s: %s", "Active" if decision.active else "Standby", decision.reason)

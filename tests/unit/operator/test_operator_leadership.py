@@ -80,7 +80,25 @@ def test_leadership_reports_changes_and_keeps_its_decision_when_the_api_fails() 
             raise reply
         return reply
 
-    leader = Leadership(read, "a", 9, changes.append)
+    leader = Leadership(read, "a", 9, changes.append, settle=0)
     assert leader.check().active and changes == [True]
     assert leader.check() is None and leader.active and changes == [True]
     assert not leader.check().active and changes == [True, False]
+
+
+def test_a_new_replica_settles_before_it_first_acts() -> None:
+    now = datetime.datetime.now(datetime.UTC)
+    alone = [peering(a=keepalive(9, 0, now=now))]
+    older = [peering(a=keepalive(9, 0, now=now), b=keepalive(10, 0, now=now))]
+    clock = [0.0]
+    replies = iter([alone, alone, older, alone])
+    changes: list[bool] = []
+    leader = Leadership(lambda: next(replies), "a", 9, changes.append, settle=5,
+                        clock=lambda: clock[0])
+    assert leader.check().reason.startswith("settling")  # t=0: alone, but just started
+    clock[0] = 3
+    assert not leader.check().active
+    clock[0] = 4  # an older replica that started alongside registers: it goes first
+    assert leader.check().reason == "standby for b"
+    clock[0] = 30  # later it is gone: the standby takes over at once
+    assert leader.check().active and changes == [True]
