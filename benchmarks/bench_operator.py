@@ -47,6 +47,15 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (0 if it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / HZ
+
+
 class Sampler(threading.Thread):
     """RSS and CPU time of one process, every `interval` seconds."""
 
@@ -60,10 +69,7 @@ class Sampler(threading.Thread):
         status = Path(f"/proc/{self.pid}/status").read_text()
         rss = next(int(line.split()[1]) for line in status.splitlines()
                    if line.startswith("VmRSS:")) / 1024
-        stat = Path(f"/proc/{self.pid}/stat").read_text()
-        fields = stat[stat.rindex(")") + 2:].split()
-        cpu = (int(fields[11]) + int(fields[12])) / HZ
-        return time.monotonic(), rss, cpu
+        return time.monotonic(), rss, cpu_seconds(self.pid)
 
     def run(self) -> None:
         while not self.stop.wait(self.interval):
@@ -93,15 +99,6 @@ def total(metrics: dict[str, float], prefix: str) -> float:
 def row(figure: str, measured: str, target: str = "", ok: bool | None = None) -> None:
     verdict = "" if ok is None else ("ok" if ok else "MISSED")
     print(f"{figure:<58} {measured:>16}   {target:<14} {verdict}")
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far (0 if it is gone)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / HZ
 
 
 def main() -> None:

@@ -15,7 +15,7 @@ import requests
 
 from hack import images
 from hack.controlplane import realnode
-from tests.fixtures.cluster import Kubectl, eventually
+from tests.fixtures.cluster import Kubectl, KubectlError, eventually
 from tests.fixtures.operator import condition, get
 
 # Small requests, so several HandTrackers and a rollout's surge pod fit on one 2-core node.
@@ -120,3 +120,12 @@ class Prober:
     @property
     def failures(self) -> list[tuple[float, int | str]]:
         return [o for o in self.outcomes if o[1] != 200]
+
+
+def gone(kubectl: Kubectl, *what: str) -> bool:
+    """`kubectl get <what>` says NotFound."""
+    try:
+        kubectl("get", *what)
+    except KubectlError as err:
+        return "NotFound" in str(err)
+    return False

@@ -12,9 +12,9 @@ import yaml
 from hack import images
 from hack.controlplane import realnode
 from tests.fixtures.chart import CHART, helm_run
-from tests.fixtures.cluster import Kubectl, KubectlError, eventually
+from tests.fixtures.cluster import Kubectl, eventually
 from tests.fixtures.operator import apply, wait_condition
-from tests.realnode.helpers import pods, tracker
+from tests.realnode.helpers import gone, pods, tracker
 
 
 def _values(folder: Path, watched: str) -> Path:
@@ -29,14 +29,6 @@ def _values(folder: Path, watched: str) -> Path:
         "tolerations": placement["tolerations"],
     }))
     return path
-
-
-def _gone(kubectl: Kubectl, *what: str) -> bool:
-    try:
-        kubectl("get", *what)
-    except KubectlError as err:
-        return "NotFound" in str(err)
-    return False
 
 
 def test_helm_install_reconciles_a_handtracker_and_uninstall_removes_the_operator(
@@ -74,7 +66,7 @@ def test_helm_install_reconciles_a_handtracker_and_uninstall_removes_the_operato
                      ("service", f"{name}-metrics", "-n", home), ("role", name, "-n", ns),
                      ("rolebinding", name, "-n", ns), ("clusterrole", name),
                      ("clusterrolebinding", name)):
-            eventually(lambda what=what: _gone(kubectl, *what), timeout=60,
+            eventually(lambda what=what: gone(kubectl, *what), timeout=60,
                        message=f"{' '.join(what)} removed")
         # Helm keeps crds/, and with them the HandTrackers.
         kubectl("get", "crd", "handtrackers.handtracking.dev")

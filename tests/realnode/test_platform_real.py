@@ -14,9 +14,9 @@ import yaml
 
 from hack import images
 from hack.controlplane import realnode
-from tests.fixtures.cluster import Kubectl, KubectlError, eventually
+from tests.fixtures.cluster import Kubectl, eventually
 from tests.fixtures.operator import ROOT, apply, wait_condition
-from tests.realnode.helpers import Prober, container_pid, pods, service_url, tracker
+from tests.realnode.helpers import Prober, container_pid, gone, pods, service_url, tracker
 
 
 def _replicas(kubectl: Kubectl, ns: str, name: str) -> int:
@@ -99,19 +99,11 @@ def _log(kubectl: Kubectl, pod: dict[str, Any]) -> str:
     return kubectl("logs", "-n", OPERATOR_NAMESPACE, pod["metadata"]["name"])
 
 
-def _gone(kubectl: Kubectl, *what: str) -> bool:
-    try:
-        kubectl("get", *what)
-    except KubectlError as err:
-        return "NotFound" in str(err)
-    return False
-
-
 def test_the_operator_runs_as_a_pod_and_reconciles(
     real_node: Any, ns: str, kubectl: Kubectl, operator: Any, tmp_path: Path
 ) -> None:
     operator.stop()  # the session's local operator must not do the pod's work
-    eventually(lambda: _gone(kubectl, "namespace", OPERATOR_NAMESPACE), timeout=120,
+    eventually(lambda: gone(kubectl, "namespace", OPERATOR_NAMESPACE), timeout=120,
                message=f"namespace {OPERATOR_NAMESPACE} left by an earlier test is gone")
     overlay = _overlay(tmp_path / "overlay", ns)
     try:

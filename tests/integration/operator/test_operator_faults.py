@@ -27,13 +27,8 @@ EXPECTED = {"ConfigMap", "Deployment", "Service"}  # of a one-replica HandTracke
 
 
 @pytest.fixture
-def fault_cluster(second_cluster: controlplane.Cluster) -> controlplane.Cluster:
-    return second_cluster
-
-
-@pytest.fixture
-def fkubectl(fault_cluster: controlplane.Cluster) -> Kubectl:
-    return Kubectl(fault_cluster)
+def fkubectl(second_cluster: controlplane.Cluster) -> Kubectl:
+    return Kubectl(second_cluster)
 
 
 @pytest.fixture
@@ -47,11 +42,11 @@ def fns(request: pytest.FixtureRequest, fkubectl: Kubectl) -> Iterator[str]:
 
 
 @pytest.fixture
-def operator_here(fault_cluster: controlplane.Cluster, fns: str, start_operator: Any) -> Any:
+def operator_here(second_cluster: controlplane.Cluster, fns: str, start_operator: Any) -> Any:
     """Starts an operator watching the test's namespace only: the namespaces earlier
     cases leave behind, still terminating, are not its work."""
     return lambda *args, kubeconfig=None: start_operator(
-        fault_cluster, "--namespace", fns, *args, kubeconfig=kubeconfig)
+        second_cluster, "--namespace", fns, *args, kubeconfig=kubeconfig)
 
 
 # -- helpers --------------------------------------------------------------------------------
@@ -135,7 +130,7 @@ def test_sigkill_halfway_through_converging_100_then_restart(
 
 @pytest.mark.timeout(600)
 def test_api_server_restart_during_a_rollout(
-    fault_cluster: controlplane.Cluster, fkubectl: Kubectl, fns: str, operator_here: Any
+    second_cluster: controlplane.Cluster, fkubectl: Kubectl, fns: str, operator_here: Any
 ) -> None:
     names = [f"ht-{i}" for i in range(30)]
     operator_here()
@@ -145,7 +140,7 @@ def test_api_server_restart_during_a_rollout(
     for name in names:  # a model change: new ConfigMap data and a rolling update each
         fkubectl("patch", "ht", name, "-n", fns, "--type=merge",
                  "-p", '{"spec": {"model": {"complexity": "lite"}}}')
-    controlplane.restart("kube-apiserver", fault_cluster.state_dir, down_for=3)
+    controlplane.restart("kube-apiserver", second_cluster.state_dir, down_for=3)
     wait_all_ready(fkubectl, fns, len(names))
     check_children(fkubectl, fns, names, before)
     configs = fkubectl.json("get", "configmaps", "-n", fns)["items"]
@@ -155,7 +150,7 @@ def test_api_server_restart_during_a_rollout(
 
 @pytest.mark.timeout(600)
 def test_etcd_restart(
-    fault_cluster: controlplane.Cluster, fkubectl: Kubectl, fns: str, operator_here: Any
+    second_cluster: controlplane.Cluster, fkubectl: Kubectl, fns: str, operator_here: Any
 ) -> None:
     names = [f"ht-{i}" for i in range(30)]
     operator_here()
@@ -163,18 +158,18 @@ def test_etcd_restart(
     wait_all_ready(fkubectl, fns, 15)
     before = child_uids(fkubectl, fns)
     create(fkubectl, fns, names[15:])
-    controlplane.restart("etcd", fault_cluster.state_dir, kill=True, down_for=2)
+    controlplane.restart("etcd", second_cluster.state_dir, kill=True, down_for=2)
     wait_all_ready(fkubectl, fns, len(names))
     check_children(fkubectl, fns, names, before)
 
 
 @pytest.mark.timeout(600)
 def test_expired_watches_are_relisted(
-    fault_cluster: controlplane.Cluster, fkubectl: Kubectl, fns: str, operator_here: Any,
+    second_cluster: controlplane.Cluster, fkubectl: Kubectl, fns: str, operator_here: Any,
     tmp_path: Path,
 ) -> None:
     names = [f"ht-{i}" for i in range(20)]
-    with FaultProxy(fault_cluster.server, Layout(fault_cluster.state_dir).pki) as proxy:
+    with FaultProxy(second_cluster.server, Layout(second_cluster.state_dir).pki) as proxy:
         # No periodic resync during the test: the relist must repair the store by itself.
         operator_here("--resync-seconds", "600",
                        kubeconfig=proxy.kubeconfig(tmp_path / "proxy.kubeconfig"))
@@ -200,12 +195,12 @@ def test_expired_watches_are_relisted(
 @pytest.mark.timeout(600)
 @pytest.mark.parametrize("status", [429, 503])
 def test_throttled_or_failing_api_is_backed_off(
-    fault_cluster: controlplane.Cluster, fkubectl: Kubectl, fns: str, operator_here: Any,
+    second_cluster: controlplane.Cluster, fkubectl: Kubectl, fns: str, operator_here: Any,
     tmp_path: Path, status: int,
 ) -> None:
     names = [f"ht-{i}" for i in range(20)]
     seconds = 10
-    with FaultProxy(fault_cluster.server, Layout(fault_cluster.state_dir).pki) as proxy:
+    with FaultProxy(second_cluster.server, Layout(second_cluster.state_dir).pki) as proxy:
         operator_here(kubeconfig=proxy.kubeconfig(tmp_path / "proxy.kubeconfig"))
         with proxy.failing(status, seconds=seconds) as window:
             create(fkubectl, fns, names)

@@ -160,7 +160,7 @@ def test_no_writes_when_nothing_changes(kubectl, namespace, operator) -> None:
         assert pod["terminationGracePeriodSeconds"] == 35
     time.sleep(3)  # let the controllers' own status updates land
     before = versions(kubectl, namespace)
-    resyncs = _counter(operator.metrics(), "handtracker_operator_resyncs_total")
+    resyncs = operator.metric("handtracker_operator_resyncs_total")
     posted = len(events(kubectl, namespace, "hands"))
     time.sleep(30)
     assert versions(kubectl, namespace) == before
@@ -168,12 +168,7 @@ def test_no_writes_when_nothing_changes(kubectl, namespace, operator) -> None:
     # The resync ran (at least twice in 30 s) and nothing here was written or posted.
     # (The operator's own write counter is not checked: the shared operator also serves
     # other tests' namespaces, which are being deleted meanwhile.)
-    assert _counter(operator.metrics(), "handtracker_operator_resyncs_total") >= resyncs + 2
-
-
-def _counter(metrics: str, name: str) -> float:
-    return sum(float(line.split()[-1]) for line in metrics.splitlines()
-               if line.startswith(name) and not line.startswith("#"))
+    assert operator.metric("handtracker_operator_resyncs_total") >= resyncs + 2
 
 
 def test_restart_converges_without_recreating_children(kubectl, namespace, operator) -> None:
