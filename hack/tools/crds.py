@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -89,16 +90,28 @@ def names(name: str) -> list[str]:
     return [doc["metadata"]["name"] for doc in manifests(name)]
 
 
+def _chosen(name: str, only: Collection[str] | None) -> list[dict[str, Any]]:
+    docs = manifests(name)
+    if only is None:
+        return docs
+    chosen = [doc for doc in docs if doc["metadata"]["name"] in only]
+    if len(chosen) != len(only):
+        raise KeyError(f"not all of {sorted(only)} are in the CRD set {name!r}")
+    return chosen
+
+
 def _kubectl(cluster: Any, *args: str, input: str | None = None, timeout: float) -> None:
     result = cluster.kubectl(*args, input=input, check=False, timeout=timeout)
     if result.returncode != 0:
         raise RuntimeError(f"kubectl {args[0]} failed: {result.stderr.strip()}")
 
 
-def install(cluster: Any, name: str, timeout: float = 120) -> list[str]:
-    """Applies the set (server-side: the largest CRDs exceed the client-side annotation
-    limit) and waits until each is Established; returns the CRD names."""
-    docs = manifests(name)
+def install(cluster: Any, name: str, timeout: float = 120,
+            only: Collection[str] | None = None) -> list[str]:
+    """Applies the set, or `only` those CRDs of it (server-side: the largest CRDs exceed
+    the client-side annotation limit) and waits until each is Established; returns the
+    CRD names."""
+    docs = _chosen(name, only)
     _kubectl(cluster, "apply", "--server-side", "--force-conflicts", "-f", "-",
              input=json.dumps({"apiVersion": "v1", "kind": "List", "items": docs}),
              timeout=timeout)
@@ -108,6 +121,30 @@ def install(cluster: Any, name: str, timeout: float = 120) -> list[str]:
     return [c.removeprefix("crd/") for c in crds]
 
 
-def remove(cluster: Any, name: str, timeout: float = 120) -> None:
-    _kubectl(cluster, "delete", "crd", "--ignore-not-found", f"--timeout={int(timeout)}s",
-             *names(name), timeout=timeout + 10)
+def remove(cluster: Any, name: str, timeout: float = 180,
+           only: Collection[str] | None = None) -> None:
+    """Deletes the set (or `only` those CRDs of it) and waits until every CRD is gone.
+    The API server's finalizer deletes each CRD's objects first; a CRD still there at
+    the deadline is reported with its Terminating condition, which says what the
+    finalizer is waiting for."""
+    wanted = [doc["metadata"]["name"] for doc in _chosen(name, only)]
+    _kubectl(cluster, "delete", "crd", "--ignore-not-found", "--wait=false", *wanted,
+             timeout=60)
+    waited = cluster.kubectl("wait", "--for=delete", f"--timeout={int(timeout)}s",
+                             *(f"crd/{n}" for n in wanted), check=False, timeout=timeout + 10)
+    if waited.returncode == 0:
+        return
+    found = cluster.kubectl("get", "crd", "--ignore-not-found", "-o", "json", *wanted,
+                            check=True, timeout=60)
+    left = json.loads(found.stdout or '{"items": []}')
+    docs = left.get("items", [left]) if left else []
+    if docs:
+        raise RuntimeError(f"CRDs still present {int(timeout)} s after their deletion: "
+                           + "; ".join(_terminating(doc) for doc in docs))
+
+
+def _terminating(doc: dict[str, Any]) -> str:
+    for cond in doc.get("status", {}).get("conditions", []):
+        if cond["type"] == "Terminating":
+            return f"{doc['metadata']['name']}: {cond['reason']}: {cond.get('message', '')}"
+    return f"{doc['metadata']['name']}: no Terminating condition yet"
