@@ -10,8 +10,9 @@ connections (WebSocket sessions). The worker class is gthread with one change,
 see worker.py: a worker that already holds connections leaves a new one to an
 idle sibling for a few milliseconds, so keep-alive clients spread over the
 workers (and so over the detectors) instead of piling onto one. Admission
-is bounded per worker (HANDTRACKER_MAX_INFLIGHT, see lifecycle.py); beyond
-it requests get 503 + Retry-After instead of a queue.
+is per worker (admission.py): HANDTRACKER_MAX_INFLIGHT requests at once, then
+a queue of HANDTRACKER_MAX_QUEUE waiting up to HANDTRACKER_QUEUE_TIMEOUT;
+beyond that, 503 + Retry-After.
 
 `python -m handtracker_workload` validates the settings, prepares /tmp and
 execs gunicorn with this file; it can also be used directly.
