@@ -26,6 +26,7 @@ import threading
 from typing import Any
 
 import cv2
+from gunicorn.glogging import Logger
 
 from handtracker_workload import logs, metrics, services
 from handtracker_workload.config import Settings
@@ -46,6 +47,18 @@ keepalive = 5
 accesslog = None  # the app logs each request as JSON with its route and timing
 loglevel = _settings.log_level
 logconfig_dict = logs.config(_settings.log_level)
+
+
+class AppLogger(Logger):
+    """gunicorn's logger without its access log. With a logging config, gunicorn
+    formats every request's access-log fields (about 0.2 ms) even when that
+    logger drops the line; the app logs requests itself (see create_app)."""
+
+    def access(self, resp: Any, req: Any, environ: Any, request_time: Any) -> None:
+        return None
+
+
+logger_class = AppLogger
 proc_name = "handtracker-workload"
 
 

@@ -305,3 +305,4 @@ def test_logs_are_json_lines_with_each_request(server, hands_dir):
         for e in requests_logged
     )
     assert any(e["logger"] == "gunicorn.error" for e in entries)  # the server's own lines too
+    assert not any(e["logger"] == "gunicorn.access" for e in entries)  # the app logs requests
