@@ -46,6 +46,15 @@ def test_monitoring_crds() -> None:
         assert f"{plural}.monitoring.coreos.com" in names
 
 
+def test_a_part_of_a_set_is_chosen_by_name() -> None:
+    only = ("servicemonitors.monitoring.coreos.com",)
+    assert [doc["spec"]["names"]["kind"] for doc in crds._chosen("monitoring", only)] == [
+        "ServiceMonitor"]
+    assert len(crds._chosen("monitoring", None)) == len(crds.names("monitoring"))
+    with pytest.raises(KeyError, match="servicemonitors.example.com"):
+        crds._chosen("monitoring", (*only, "servicemonitors.example.com"))
+
+
 def test_the_built_tools_report_their_pins(helm: Path, promtool: Path) -> None:
     version = subprocess.run([str(helm), "version", "--short"], capture_output=True,
                              text=True, check=True).stdout
