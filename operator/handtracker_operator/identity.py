@@ -72,13 +72,19 @@ class Identity:
             "blockOwnerDeletion": True,
         }
 
-    def metadata(self, name: str, component: str) -> dict[str, Any]:
-        return {
+    def metadata(
+        self, name: str, component: str, annotations: Mapping[str, str] | None = None
+    ) -> dict[str, Any]:
+        """A child's metadata; `annotations` (the user's, from the spec) only when given."""
+        meta: dict[str, Any] = {
             "name": name,
             "namespace": self.namespace,
             "labels": self.labels(component),
             "ownerReferences": [self.owner_reference()],
         }
+        if annotations:
+            meta["annotations"] = dict(annotations)
+        return meta
 
     @property
     def service_host(self) -> str:

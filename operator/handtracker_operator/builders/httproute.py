@@ -12,9 +12,7 @@ def build(spec: HandTrackerSpec, ident: Identity) -> dict[str, Any] | None:
     route = spec.http_route
     if not route.enabled:
         return None
-    metadata = ident.metadata(ident.name, "route")
-    if route.annotations:
-        metadata["annotations"] = dict(route.annotations)
+    metadata = ident.metadata(ident.name, "route", route.annotations)
     parents = []
     for ref in route.parent_refs:
         parent: dict[str, Any] = {"group": "gateway.networking.k8s.io", "kind": "Gateway",

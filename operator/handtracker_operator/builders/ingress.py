@@ -12,9 +12,7 @@ def build(spec: HandTrackerSpec, ident: Identity) -> dict[str, Any] | None:
     ingress = spec.ingress
     if not ingress.enabled:
         return None
-    metadata = ident.metadata(ident.name, "ingress")
-    if ingress.annotations:
-        metadata["annotations"] = dict(ingress.annotations)
+    metadata = ident.metadata(ident.name, "ingress", ingress.annotations)
     body: dict[str, Any] = {
         "rules": [
             {
