@@ -117,16 +117,18 @@ def _inference_worker(bundle_dir: str, bodies: list[bytes], full_pipeline: bool,
     cv2.setNumThreads(1)
     settings = Settings(model_bundle_dir=Path(bundle_dir))
     detector = Detector(settings)
-    shared = create_app(settings, detector=detector).extensions[services.KEY]
-    stage, model = shared.stage(), shared.model_json
-    decoded = [cv2.cvtColor(cv2.imdecode(np.frombuffer(b, np.uint8), 1), cv2.COLOR_BGR2RGB)
-               for b in bodies]  # fmt: skip
+    if full_pipeline:
+        shared = create_app(settings, detector=detector).extensions[services.KEY]
+        stage, model = shared.stage(), shared.model_json
 
-    def once(i: int) -> None:
-        if full_pipeline:
+        def once(i: int) -> None:
             body = bodies[i % len(bodies)]
             orjson.dumps(pipeline.landmarks_json(pipeline.analyse(body, stage), model))
-        else:
+    else:
+        decoded = [cv2.cvtColor(cv2.imdecode(np.frombuffer(b, np.uint8), 1), cv2.COLOR_BGR2RGB)
+                   for b in bodies]  # fmt: skip
+
+        def once(i: int) -> None:
             detector.detect(decoded[i % len(decoded)])
 
     for i in range(3):
@@ -192,9 +194,7 @@ def alternate(floors: list[InProcess], server: Server, request: bytes, concurren
     floor's figure and the best served window."""
     rounds_run = []
     for _ in range(rounds):
-        in_process = []
-        for floor in floors:
-            in_process.append((floor.window(seconds), floor.cpu_ms_per_image))
+        in_process = [(floor.window(seconds), floor.cpu_ms_per_image) for floor in floors]
         served = run_window(server, [("valid", request)], concurrency, seconds)
         rounds_run.append((in_process, served))
     figures = []
