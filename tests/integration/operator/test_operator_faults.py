@@ -103,6 +103,15 @@ def wait_all_ready(kubectl: Kubectl, ns: str, count: int, timeout: float = 180) 
                message=f"all {count} HandTrackers in {ns} Ready")
 
 
+def restart(cluster: controlplane.Cluster, component: str, **how: Any) -> None:
+    """Restarts a control-plane component, then kwok. kwok plays each stage of a pod once:
+    one whose write failed while the control plane was away (such as marking the pod
+    ready) is never retried, and that pod would stay unready where a kubelet would retry.
+    A restarted kwok lists the pods again and plays what each still lacks."""
+    controlplane.restart(component, cluster.state_dir, **how)
+    controlplane.restart("kwok", cluster.state_dir)
+
+
 def deployments(kubectl: Kubectl, ns: str) -> int:
     return len(kubectl.json("get", "deployments", "-n", ns)["items"])
 
@@ -140,7 +149,7 @@ def test_api_server_restart_during_a_rollout(
     for name in names:  # a model change: new ConfigMap data and a rolling update each
         fkubectl("patch", "ht", name, "-n", fns, "--type=merge",
                  "-p", '{"spec": {"model": {"complexity": "lite"}}}')
-    controlplane.restart("kube-apiserver", second_cluster.state_dir, down_for=3)
+    restart(second_cluster, "kube-apiserver", down_for=3)
     wait_all_ready(fkubectl, fns, len(names))
     check_children(fkubectl, fns, names, before)
     configs = fkubectl.json("get", "configmaps", "-n", fns)["items"]
@@ -158,7 +167,7 @@ def test_etcd_restart(
     wait_all_ready(fkubectl, fns, 15)
     before = child_uids(fkubectl, fns)
     create(fkubectl, fns, names[15:])
-    controlplane.restart("etcd", second_cluster.state_dir, kill=True, down_for=2)
+    restart(second_cluster, "etcd", kill=True, down_for=2)
     wait_all_ready(fkubectl, fns, len(names))
     check_children(fkubectl, fns, names, before)
 
