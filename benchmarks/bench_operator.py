@@ -36,24 +36,16 @@ import urllib.request
 import uuid
 from pathlib import Path
 
+from procstat import cpu_seconds  # beside this script
+
 ROOT = Path(__file__).resolve().parents[1]
 PODS_PER_NODE = 100  # kwok nodes allow 110
-HZ = os.sysconf("SC_CLK_TCK")
 
 
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far (0 if it is gone)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / HZ
 
 
 class Sampler(threading.Thread):
@@ -69,7 +61,7 @@ class Sampler(threading.Thread):
         status = Path(f"/proc/{self.pid}/status").read_text()
         rss = next(int(line.split()[1]) for line in status.splitlines()
                    if line.startswith("VmRSS:")) / 1024
-        return time.monotonic(), rss, cpu_seconds(self.pid)
+        return time.monotonic(), rss, cpu_seconds([self.pid])
 
     def run(self) -> None:
         while not self.stop.wait(self.interval):
@@ -163,7 +155,7 @@ def main() -> None:
         who = {c.name: c.pid for c in controlplane.status(cluster.state_dir).components
                if c.running}
         who["operator"] = proc.pid
-        cpu_before = {name: cpu_seconds(pid) for name, pid in who.items()}
+        cpu_before = {name: cpu_seconds([pid]) for name, pid in who.items()}
         start = time.monotonic()
         with concurrent.futures.ThreadPoolExecutor(8) as pool:
             list(pool.map(create, range(args.count)))
@@ -177,7 +169,7 @@ def main() -> None:
                 break
             time.sleep(1)
         converge = time.monotonic() - start
-        cpu_used = {name: cpu_seconds(pid) - cpu_before[name] for name, pid in who.items()}
+        cpu_used = {name: cpu_seconds([pid]) - cpu_before[name] for name, pid in who.items()}
         at_ready = scrape(metrics_port)
         time.sleep(5)
 

@@ -51,6 +51,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from procstat import cpu_seconds  # beside this script
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "workload")]
@@ -169,11 +170,11 @@ class InProcess:
     def window(self, seconds: float) -> float:
         """Images per second over all processes, started together."""
         start_at = time.time() + 0.05
-        cpu = _cpu_seconds(self._pids)
+        cpu = cpu_seconds(self._pids)
         for commands in self._commands:
             commands.put((start_at, seconds))
         images = sum(self._results.get(timeout=seconds + 60) for _ in self._commands)
-        self.cpu_ms_per_image = (_cpu_seconds(self._pids) - cpu) / max(1, images) * 1000
+        self.cpu_ms_per_image = (cpu_seconds(self._pids) - cpu) / max(1, images) * 1000
         return images / seconds
 
     def close(self) -> None:
@@ -354,15 +355,6 @@ def v2_request(body: bytes) -> bytes:
                        {"Inference-Header-Content-Length": str(len(head))})  # fmt: skip
 
 
-def _cpu_seconds(pids: list[int]) -> float:
-    """User + system CPU time of these processes (all their threads) so far."""
-    total = 0
-    for pid in pids:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total / os.sysconf("SC_CLK_TCK")
-
-
 @dataclass
 class Window:
     replies: list[Reply] = field(default_factory=list)
@@ -391,7 +383,7 @@ def run_window(server: Server, requests: list[tuple[str, bytes]], concurrency: i
 
     def begin() -> None:
         deadline[0] = time.perf_counter() + seconds
-        cpu_at_start[:] = [_cpu_seconds(workers), time.process_time()]
+        cpu_at_start[:] = [cpu_seconds(workers), time.process_time()]
 
     start_gate = threading.Barrier(concurrency, action=begin)
 
@@ -414,7 +406,7 @@ def run_window(server: Server, requests: list[tuple[str, bytes]], concurrency: i
         thread.start()
     for thread in threads:
         thread.join()
-    result.server_cpu = _cpu_seconds(workers) - cpu_at_start[0]
+    result.server_cpu = cpu_seconds(workers) - cpu_at_start[0]
     result.client_cpu = time.process_time() - cpu_at_start[1]
     for replies in per_client:
         for kind, reply in replies:
