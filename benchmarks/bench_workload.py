@@ -535,8 +535,7 @@ def _decode_cpu_ms(body: bytes, count: int = 300) -> float:
     """CPU time of one decode of `body` as the routes decode it, in ms."""
     from handtracker_workload import decode
 
-    settings = Settings()
-    limits = decode.Limits(settings.max_upload_bytes, settings.max_pixels)
+    limits = decode.Limits.from_settings(Settings())
     for _ in range(10):
         decode.to_rgb(body, limits)
     start = time.process_time()

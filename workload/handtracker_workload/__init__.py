@@ -56,7 +56,7 @@ def create_app(
     tracker = make_tracker or (lambda hands: _tracker(settings, hands))
     app.extensions[services.KEY] = services.Services(
         settings=settings,
-        limits=Limits(settings.max_upload_bytes, settings.max_pixels),
+        limits=Limits.from_settings(settings),
         frame_limits=Limits(live.FRAME_MAX_BYTES, live.FRAME_MAX_PIXELS),
         video_limits=VideoLimits.from_settings(settings),
         model=model,

@@ -23,6 +23,7 @@ import numpy as np
 import simplejpeg
 
 from . import errors, imagesize
+from .config import Settings
 
 # Reduced JPEG decoding keeps at least this many pixels on the long side.
 REDUCED_MIN_LONG_SIDE = 1000
@@ -44,6 +45,11 @@ _ORIENT = {
 class Limits:
     max_bytes: int
     max_pixels: int
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Limits:
+        """An upload's limits: HANDTRACKER_MAX_UPLOAD_BYTES, HANDTRACKER_MAX_PIXELS."""
+        return cls(settings.max_upload_bytes, settings.max_pixels)
 
 
 @dataclass(frozen=True)

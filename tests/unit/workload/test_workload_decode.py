@@ -8,6 +8,7 @@ import cv2
 import numpy as np
 import pytest
 from handtracker_workload import decode
+from handtracker_workload.config import Settings
 from handtracker_workload.errors import ApiError
 
 LIMITS = decode.Limits(max_bytes=2**20, max_pixels=4_000_000)
@@ -103,3 +104,9 @@ def test_hostile_inputs_raise_typed_errors(data, status, code):
         decode.to_rgb(data, LIMITS)
     assert (caught.value.status, caught.value.code) == (status, code)
     assert caught.value.to_json()["error"]["code"] == code
+
+
+def test_upload_limits_come_from_the_environment() -> None:
+    env = {"HANDTRACKER_MAX_UPLOAD_BYTES": "2Mi", "HANDTRACKER_MAX_PIXELS": "12M"}
+    assert decode.Limits.from_settings(Settings.from_env(env)) == decode.Limits(
+        2 * 2**20, 12_000_000)
