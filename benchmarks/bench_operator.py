@@ -106,7 +106,7 @@ def main() -> None:
     sys.path.insert(0, str(ROOT))
     import kubernetes
 
-    from hack import controlplane
+    from hack import children, controlplane
     from hack.controlplane import nodes
 
     cluster = controlplane.ensure_up()
@@ -131,7 +131,7 @@ def main() -> None:
     env = cluster.env()
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), str(ROOT / "operator")])
     metrics_port = free_port()
-    proc = subprocess.Popen(
+    proc = children.start(
         [sys.executable, "-m", "handtracker_operator", "-n", ns,
          "--liveness", f"http://127.0.0.1:{free_port()}/healthz",
          "--metrics-port", str(metrics_port), "--resync-seconds", str(args.resync_seconds)],
@@ -221,8 +221,7 @@ def main() -> None:
         after, m1, idle_end = versions(), scrape(metrics_port), time.monotonic()
     finally:
         sampler.stop.set()
-        proc.terminate()
-        proc.wait(timeout=60)
+        children.stop([proc], grace=60)
         kubectl("delete", "namespace", ns, "--wait=false")
         if extra:
             kubectl("delete", "node", *extra, "--wait=false")

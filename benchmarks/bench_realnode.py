@@ -107,7 +107,7 @@ def row(figure: str, measured: str, target: str, ok: bool | None) -> None:
 def main() -> None:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     sys.path.insert(0, str(ROOT))
-    from hack import controlplane, images
+    from hack import children, controlplane, images
     from hack.controlplane import realnode
 
     started = time.monotonic()
@@ -130,7 +130,7 @@ def main() -> None:
     kubectl("create", "namespace", ns)
     env = cluster.env()
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), str(ROOT / "operator")])
-    operator = subprocess.Popen(
+    operator = children.start(
         [sys.executable, "-m", "handtracker_operator", "-n", ns,
          "--liveness", f"http://127.0.0.1:{free_port()}/healthz", "--metrics-port", "0"],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -184,8 +184,7 @@ def main() -> None:
         prober.stop.set()
         prober.join()
     finally:
-        operator.send_signal(signal.SIGTERM)
-        operator.wait(timeout=30)
+        children.stop([operator], grace=30)
         kubectl("delete", "namespace", ns, "--wait=false")
 
     print(f"\nReal node {realnode.NODE_NAME}: one run, 2 workload pods (1 worker each)\n")

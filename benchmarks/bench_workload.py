@@ -37,7 +37,6 @@ import json
 import multiprocessing as mp
 import os
 import random
-import signal
 import socket
 import statistics
 import struct
@@ -59,6 +58,7 @@ sys.path[:0] = [str(REPO), str(REPO / "workload")]
 from handtracker_workload import bundle  # noqa: E402
 from handtracker_workload.config import Settings  # noqa: E402
 
+from hack import children  # noqa: E402
 from tests.fixtures.testdata import testdata_dir  # noqa: E402
 
 ORDINARY = "mpsamples_hand_thumb_up.jpg"  # 640x521, one hand
@@ -229,7 +229,7 @@ class Server:
         command = command or [sys.executable, "-m", "handtracker_workload"]
         self.ready_path = "/readyz" if "handtracker_workload" in command else None
         with self.log.open("wb") as sink:
-            self.process = subprocess.Popen(
+            self.process = children.start(
                 [*command, "--bind", f"127.0.0.1:{self.port}"],
                 env=full_env, stdout=sink, stderr=subprocess.STDOUT,
             )  # fmt: skip
@@ -261,15 +261,14 @@ class Server:
         return response.status, data
 
     def workers(self) -> list[int]:
-        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+        listing = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
         try:
-            return [int(pid) for pid in children.read_text().split()]
+            return [int(pid) for pid in listing.read_text().split()]
         except OSError:
             return []
 
     def stop(self) -> None:
-        self.process.send_signal(signal.SIGTERM)
-        self.process.wait(timeout=30)
+        children.stop([self.process], grace=30)
         self.log.unlink()
 
 

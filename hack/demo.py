@@ -7,8 +7,11 @@
 5. forward http://127.0.0.1:8080 to the HandTracker's Service: the web UI is served
    by the workload pods.
 
-Ctrl-C stops everything it started: the port-forward, the operator, the example,
-and the cluster if this run started it.
+Ctrl-C (or SIGTERM) stops everything it started: the port-forward and the operator,
+the example (its deletion finishes in the background) and the cluster if this run
+started it. The operator and the port-forward run in process groups of their own, so a
+terminal's Ctrl-C reaches the demo alone, which stops them in its own order; they die
+with the demo even when it is killed (hack/children.py).
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from pathlib import Path
 
 import yaml
 
-from hack import controlplane, images
+from hack import children, controlplane, images
 from hack.controlplane import realnode
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -42,9 +45,11 @@ def _python_env(extra: dict[str, str] | None = None) -> dict[str, str]:
 
 def _start(name: str, argv: list[str], env: dict[str, str], logs: Path) -> subprocess.Popen:
     logs.mkdir(parents=True, exist_ok=True)
-    log = open(logs / f"demo-{name}.log", "ab")  # noqa: SIM115 - lives as long as the process
-    print(f"Started {name} (log: {logs / f'demo-{name}.log'})", flush=True)
-    return subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+    with open(logs / f"demo-{name}.log", "ab") as log:
+        proc = children.start(argv, env=env, stdin=subprocess.DEVNULL, stdout=log,
+                              stderr=subprocess.STDOUT, cwd=ROOT)
+    print(f"Started {name}, pid {proc.pid} (log: {logs / f'demo-{name}.log'})", flush=True)
+    return proc
 
 
 def _wait_http_ok(url: str, proc: subprocess.Popen, timeout: float) -> None:
@@ -62,19 +67,34 @@ def _wait_http_ok(url: str, proc: subprocess.Popen, timeout: float) -> None:
     raise SystemExit(f"{url} was not ready after {timeout:.0f} s")
 
 
-def _stop(procs: list[subprocess.Popen]) -> None:
-    for proc in reversed(procs):
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-    for proc in reversed(procs):
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+class _Stopwatch:
+    """Where the demo's stop spends its time, printed when it is done."""
+
+    def __init__(self) -> None:
+        self.started = time.monotonic()
+        self.steps: list[str] = []
+
+    def step(self, what: str, since: float) -> None:
+        self.steps.append(f"{what} {time.monotonic() - since:.1f} s")
+
+    def report(self) -> str:
+        return (f"Stopped the demo in {time.monotonic() - self.started:.1f} s "
+                f"({', '.join(self.steps) or 'nothing was running'})")
+
+
+def _stop_children(procs: dict[str, subprocess.Popen], watch: _Stopwatch) -> None:
+    """The port-forward and the operator stop together: SIGTERM, SIGKILL after 5 s."""
+    took = children.stop(list(procs.values()))
+    for name, proc in procs.items():
+        watch.steps.append(f"{name} {took[proc.pid]:.1f} s")
 
 
 def main() -> int:
-    cluster = controlplane.ensure_up()
+    try:
+        cluster = controlplane.ensure_up()
+    except KeyboardInterrupt:
+        print("\nStopping the demo (the cluster had not finished starting)", flush=True)
+        return 0
     if not cluster.real_node:
         print("The demo needs the real node, and this cluster runs without it "
               "(see the warning above, or run `make cluster-down` and try again).",
@@ -85,7 +105,7 @@ def main() -> int:
     kubeconfig = str(cluster.kubeconfig)
     logs = cluster.state_dir / "logs"
     print(f"Cluster ready: export KUBECONFIG={kubeconfig}")
-    procs: list[subprocess.Popen] = []
+    procs: dict[str, subprocess.Popen] = {}
     manifest = yaml.safe_load(EXAMPLE.read_text())
     manifest.setdefault("spec", {}).update(realnode.placement())  # its pods on real-0
     name = manifest["metadata"]["name"]
@@ -95,13 +115,13 @@ def main() -> int:
         images.load(cluster.containerd_socket, images.ensure_built())
         # `up` installs the CRD; applying again picks up one edited since.
         cluster.kubectl("apply", "--server-side", "-k", str(ROOT / "crds"))
-        procs.append(_start(
+        procs["operator"] = _start(
             "operator",
             [sys.executable, "-m", "handtracker_operator",
              "--default-image", images.WORKLOAD_IMAGE],
             _python_env({"KUBECONFIG": kubeconfig}),
             logs,
-        ))
+        )
         cluster.kubectl("apply", "-n", NAMESPACE, "-f", "-", input=yaml.safe_dump(manifest))
         applied = True
         print(f"Applied {EXAMPLE.relative_to(ROOT)} on node {realnode.NODE_NAME}; "
@@ -114,35 +134,47 @@ def main() -> int:
         print(cluster.kubectl("get", "pods", "-n", NAMESPACE, "-o", "wide",
                               "-l", f"app.kubernetes.io/instance={name}").stdout)
         host, port = UI_BIND.rsplit(":", 1)
-        procs.append(_start(
+        procs["port-forward"] = _start(
             "port-forward",
             [str(cluster.bin_dir / "kubectl"), f"--kubeconfig={kubeconfig}", "-n", NAMESPACE,
              "port-forward", f"--address={host}", f"service/{name}", f"{port}:80"],
             dict(os.environ),
             logs,
-        ))
-        _wait_http_ok(f"http://{UI_BIND}/readyz", procs[-1], timeout=60)
+        )
+        _wait_http_ok(f"http://{UI_BIND}/readyz", procs["port-forward"], timeout=60)
         print(f"\nHand-tracking web UI: http://{UI_BIND}/   (Ctrl-C stops the demo)", flush=True)
-        while all(p.poll() is None for p in procs):
+        while all(p.poll() is None for p in procs.values()):
             time.sleep(1)
-        failed = [p for p in procs if p.poll() is not None]
-        print(f"A demo process exited (code {failed[0].returncode}); see {logs}", file=sys.stderr)
+        failed = next(n for n, p in procs.items() if p.returncode is not None)
+        print(f"The demo's {failed} exited (code {procs[failed].returncode}); see "
+              f"{logs / f'demo-{failed}.log'}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("\nStopping the demo")
+        print("\nStopping the demo", flush=True)
         return 0
     except subprocess.CalledProcessError as err:
         print(f"{' '.join(err.cmd[:1] + err.cmd[2:])} failed:\n{err.stderr}", file=sys.stderr)
         return 1
     finally:
-        _stop(procs)
+        # A second Ctrl-C must not cut the stop short and leave something behind; the
+        # stop is bounded (children get 5 s before SIGKILL).
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        watch = _Stopwatch()
+        _stop_children(procs, watch)
         if cluster.started:
+            since = time.monotonic()
             controlplane.down()
+            watch.step("cluster", since)
         elif applied:
+            since = time.monotonic()
             cluster.kubectl("delete", "handtracker", name, "-n", NAMESPACE,
-                            "--ignore-not-found", "--wait=false", check=False)
+                            "--ignore-not-found", "--wait=false", check=False, timeout=15)
+            watch.step(f"deleting HandTracker/{name}", since)
+        print(watch.report(), flush=True)
 
 
 if __name__ == "__main__":
+    # SIGTERM stops the demo as Ctrl-C does.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     sys.exit(main())

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -30,6 +31,10 @@ pytestmark = [pytest.mark.slow, pytest.mark.cluster]
 
 
 
+# `make demo` exits this soon after Ctrl-C when the cluster was running before it.
+STOP_BUDGET = 10.0
+
+
 def _read_until(proc: subprocess.Popen, marker: str, timeout: float) -> str:
     """Demo output up to the line holding marker (the demo prints as it goes)."""
     seen: list[str] = []
@@ -49,10 +54,30 @@ def _read_until(proc: subprocess.Popen, marker: str, timeout: float) -> str:
     raise AssertionError(f"demo did not print {marker!r}; output so far:\n{''.join(seen)}")
 
 
-def test_demo_serves_the_ui_from_real_pods_and_stops_cleanly(
-    real_node: Any, namespace: str, kubectl: Kubectl, hands_dir: Path
-) -> None:
-    state_dir = real_node.state_dir
+def _rest(proc: subprocess.Popen) -> str:
+    """What the demo printed after the last read, once it has exited."""
+    assert proc.stdout is not None
+    os.set_blocking(proc.stdout.fileno(), True)
+    return proc.stdout.read()
+
+
+def _started(output: str) -> dict[str, int]:
+    """The demo's children by name, from its "Started NAME, pid N" lines."""
+    return {m["name"]: int(m["pid"])
+            for m in re.finditer(r"^Started (?P<name>\S+), pid (?P<pid>\d+)", output, re.M)}
+
+
+def _running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
+
+
+def _launch(argv: list[str], state_dir: Path, namespace: str) -> tuple[subprocess.Popen, str]:
+    """Starts the demo in a session of its own, as a terminal would run it; returns it
+    with its web UI's address."""
     bind = f"127.0.0.1:{free_port()}"
     env = dict(os.environ)
     env.update(
@@ -63,13 +88,34 @@ def test_demo_serves_the_ui_from_real_pods_and_stops_cleanly(
         HANDTRACKER_METRICS_PORT=str(free_port()),
         PYTHONUNBUFFERED="1",
     )
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "hack.demo"], cwd=REPO_ROOT, env=env,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
+    proc = subprocess.Popen(argv, cwd=REPO_ROOT, env=env, start_new_session=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return proc, bind
+
+
+def _stopped(proc: subprocess.Popen, timeout: float) -> float:
+    """Seconds until the demo exited; killed (and failed) past `timeout`."""
+    signalled = time.monotonic()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        raise AssertionError(f"the demo did not exit within {timeout:.0f} s") from None
+    return time.monotonic() - signalled
+
+
+def test_make_demo_serves_the_ui_from_real_pods_and_ctrl_c_stops_it_cleanly(
+    real_node: Any, namespace: str, kubectl: Kubectl, hands_dir: Path
+) -> None:
+    """`make demo` in a terminal, then Ctrl-C: the terminal sends SIGINT to the whole
+    foreground process group (make and the demo), as here."""
+    proc, bind = _launch(["make", "demo"], real_node.state_dir, namespace)
     try:
         output = _read_until(proc, "Hand-tracking web UI", timeout=420)
         assert "hands   True" in output  # `kubectl get ht` printed the Ready example
+        started = _started(output)
+        assert set(started) == {"operator", "port-forward"}
 
         ready = kubectl.json("get", "ht", "hands", "-n", namespace)
         conditions = {c["type"]: c["status"] for c in ready["status"]["conditions"]}
@@ -92,19 +138,61 @@ def test_demo_serves_the_ui_from_real_pods_and_stops_cleanly(
         # The pods run with the model settings from the operator's ConfigMap.
         assert body["model"]["complexity"] == ready["spec"]["model"]["complexity"]
     finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            code = proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            raise
-    assert code == 0
+        os.killpg(proc.pid, signal.SIGINT)
+    took = _stopped(proc, timeout=60)
+    rest = _rest(proc)
+    print(f"make demo exited {took:.1f} s after Ctrl-C: {rest.strip().splitlines()[-1]}")
+    assert "Stopping the demo" in rest
+    assert "Stopped the demo in" in rest
+    assert "***" not in rest and "exited (code" not in rest, rest  # no error from make
+    # make ends by the SIGINT it got, as every make target does on Ctrl-C.
+    assert proc.returncode == -signal.SIGINT
+    assert took <= STOP_BUDGET
+    assert not [name for name, pid in started.items() if _running(pid)]
     # The cluster was running before the demo, so it stays; what the demo made goes.
-    assert controlplane.current(state_dir) is not None
+    assert controlplane.current(real_node.state_dir) is not None
     eventually(lambda: not kubectl.json("get", "ht", "-n", namespace)["items"], timeout=30,
                message="the demo's HandTracker is deleted")
     with socket.socket() as sock:
         assert sock.connect_ex(_addr(bind)) != 0, "the UI still answers after Ctrl-C"
+
+
+def test_sigterm_stops_the_demo_as_ctrl_c_does(
+    real_node: Any, namespace: str, kubectl: Kubectl
+) -> None:
+    proc, _ = _launch([sys.executable, "-m", "hack.demo"], real_node.state_dir, namespace)
+    try:
+        started = _started(_read_until(proc, "Hand-tracking web UI", timeout=420))
+    finally:
+        proc.send_signal(signal.SIGTERM)  # the demo alone, as `kill PID` does
+    took = _stopped(proc, timeout=60)
+    rest = _rest(proc)
+    assert proc.returncode == 0, rest
+    assert "Stopping the demo" in rest
+    assert took <= STOP_BUDGET
+    assert set(started) == {"operator", "port-forward"}
+    assert not [name for name, pid in started.items() if _running(pid)]
+    eventually(lambda: not kubectl.json("get", "ht", "-n", namespace)["items"], timeout=30,
+               message="the demo's HandTracker is deleted")
+
+
+def test_the_demos_operator_and_port_forward_die_with_it_even_when_it_is_killed(
+    real_node: Any, namespace: str, kubectl: Kubectl
+) -> None:
+    """SIGKILL leaves the demo no code to run: its children must not live on (an orphaned
+    operator would fight every later operator over the same objects)."""
+    proc, bind = _launch([sys.executable, "-m", "hack.demo"], real_node.state_dir, namespace)
+    try:
+        started = _started(_read_until(proc, "Hand-tracking web UI", timeout=420))
+    finally:
+        proc.kill()
+        proc.wait()
+    assert set(started) == {"operator", "port-forward"}
+    eventually(lambda: not [name for name, pid in started.items() if _running(pid)],
+               timeout=10, message="the operator and the port-forward are gone")
+    with socket.socket() as sock:
+        assert sock.connect_ex(_addr(bind)) != 0, "the UI still answers"
+    # Nothing was left to delete the example: the namespace's removal takes it.
 
 
 def _addr(bind: str) -> tuple[str, int]:

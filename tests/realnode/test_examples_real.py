@@ -14,6 +14,7 @@ from handtracker_workload import create_app
 from handtracker_workload.config import Settings
 from handtracker_workload.inference import Detector
 
+from hack import children
 from hack.controlplane import realnode
 from tests.fixtures.cluster import Kubectl, eventually
 from tests.fixtures.operator import apply, example, wait_condition, wait_stable
@@ -97,10 +98,10 @@ def test_logs_exec_port_forward_and_top_reach_real_pods(
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    forward = subprocess.Popen(
+    forward = children.start(
         [str(kubectl.cluster.bin_dir / "kubectl"), f"--kubeconfig={kubectl.cluster.kubeconfig}",
          "-n", ns, "port-forward", f"pod/{pod}", f"{port}:8080"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
     )
     try:
         def answers() -> bool:
@@ -111,8 +112,7 @@ def test_logs_exec_port_forward_and_top_reach_real_pods(
 
         eventually(answers, timeout=30, message="the port-forward answers")
     finally:
-        forward.terminate()
-        forward.wait(timeout=10)
+        children.stop([forward])
 
     # metrics-server scrapes the kubelet; the first figures take a resolution or two.
     def top() -> str:
