@@ -9,6 +9,8 @@ from typing import Any
 # The last two are present only while their integration is enabled in the spec.
 TYPES = ("Ready", "Available", "Progressing", "Degraded", "HTTPRouteAccepted",
          "ServiceMonitorReady")
+# Degraded's reason while another writer keeps changing a child back (conflicts.py).
+CONFLICTING_WRITER = "ConflictingWriter"
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,9 @@ from typing import Any
 from . import quantity
 
 HASH_ANNOTATION = "handtracking.dev/desired-hash"
+# Which operator instance applied a child last. Written beside the hash but part of
+# neither the hash nor the comparison: a takeover by another replica rewrites nothing.
+WRITER_ANNOTATION = "handtracking.dev/written-by"
 
 
 @dataclass(frozen=True)
@@ -37,9 +40,11 @@ def plan(
     desired: Mapping[str, Mapping[str, Any] | None],
     observed: Mapping[str, Mapping[str, Any] | None],
     settled: bool = False,
+    writer: str = "",
 ) -> list[Action]:
     """Actions in `desired` order; `settled` says the last reconcile saw this very spec,
-    so a child missing now was deleted behind the operator's back."""
+    so a child missing now was deleted behind the operator's back; `writer` is this
+    operator instance's stamp on what it writes."""
     actions = []
     for kind, want in desired.items():
         live = observed.get(kind)
@@ -47,7 +52,7 @@ def plan(
             if live is not None:
                 actions.append(Action("delete", kind, live["metadata"]["name"], None))
             continue
-        stamped = stamp(want)
+        stamped = stamp(want, writer)
         name = want["metadata"]["name"]
         if live is None:
             actions.append(Action("create", kind, name, stamped, drift=settled))
@@ -58,13 +63,15 @@ def plan(
     return actions
 
 
-def stamp(manifest: Mapping[str, Any]) -> dict[str, Any]:
-    """A copy of the manifest annotated with the hash of its content."""
+def stamp(manifest: Mapping[str, Any], writer: str = "") -> dict[str, Any]:
+    """A copy of the manifest annotated with the hash of its content (and the writer's
+    stamp, when given)."""
     stamped = copy.deepcopy(dict(manifest))
     canonical = json.dumps(manifest, sort_keys=True, separators=(",", ":"))
     digest = hashlib.sha256(canonical.encode()).hexdigest()[:16]
     meta = stamped["metadata"]
-    meta["annotations"] = {**meta.get("annotations", {}), HASH_ANNOTATION: digest}
+    meta["annotations"] = {**meta.get("annotations", {}), HASH_ANNOTATION: digest,
+                           **({WRITER_ANNOTATION: writer} if writer else {})}
     return stamped
 
 

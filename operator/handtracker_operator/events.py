@@ -6,8 +6,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .conditions import find
+from .conditions import CONFLICTING_WRITER, find
 from .diff import Action
+
+_RECOVERED = {CONFLICTING_WRITER: "No other writer changes the children back any more"}
 
 
 @dataclass(frozen=True)
@@ -44,9 +46,14 @@ def derive(
     if new.get("status") == "True" and (
         old.get("status") != "True" or old.get("reason") != new.get("reason")
     ) and new.get("reason") != "InvalidSpec":
-        events.append(Event("Warning", "Degraded", f"{new['reason']}: {new.get('message', '')}"))
+        if new.get("reason") == CONFLICTING_WRITER:
+            events.append(Event("Warning", CONFLICTING_WRITER, new.get("message", "")))
+        else:
+            events.append(Event("Warning", "Degraded",
+                                f"{new['reason']}: {new.get('message', '')}"))
     if old.get("status") == "True" and new.get("status") == "False":
-        events.append(Event("Normal", "Recovered", "No failing pods any more"))
+        events.append(Event("Normal", "Recovered", _RECOVERED.get(
+            old.get("reason", ""), "No failing pods any more")))
     return events
 
 

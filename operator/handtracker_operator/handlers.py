@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
+import threading
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import Any, TypeVar
 
 import kopf
 import prometheus_client
@@ -37,6 +39,7 @@ OWNED_SELECTOR = f"{identity.MANAGED_BY_LABEL}={identity.MANAGER}"
 # failures, such as CrashLoopBackOff, are reported in status).
 WATCHED = (*builders.KINDS, "Pod")
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 # How long start-up (or a takeover) waits between attempts to fill the store while the
 # API is away.
 FILL_RETRY_SECONDS = 2.0
@@ -71,13 +74,13 @@ async def start(settings: kopf.OperatorSettings, memo: kopf.Memo, logger: loggin
     store = Store()
     metrics.watch_store(store.counts)
     memo.store = store
-    memo.reconciler = Reconciler(client, store, metrics, config.default_image)
+    memo.reconciler = Reconciler(client, store, metrics, config.default_image, config.identity)
     memo.queue = WorkQueue(on_start=metrics.queue_started)
     memo.queue.pause()  # until this replica is the active one and its store is filled
     # A reconcile whose write failed reports it in status (ReconcileError) and returns;
-    # its key is retried with back-off like one that raised.
-    run_workers(memo.queue, config.concurrency,
-                lambda key: memo.reconciler.run(*key).result != "error")
+    # its key is retried with back-off like one that raised. One that keeps undoing
+    # another writer's changes (conflicts.py) waits as long as it says.
+    run_workers(memo.queue, config.concurrency, lambda key: memo.reconciler.run(*key).verdict())
     memo.active = asyncio.Event()
     memo.relisted = asyncio.Event()
     memo.tasks = [asyncio.create_task(
@@ -178,6 +181,31 @@ def _wants(body: dict[str, Any], kind: str, default_image: str) -> bool:
     return builders.desired(parsed, identity.of(body, parsed.image))[kind] is not None
 
 
+async def _in_daemon_thread(fn: Callable[..., T], *args: Any) -> T:
+    """`fn(*args)` in a daemon thread, awaited. Not asyncio.to_thread: the interpreter
+    joins its executor's threads at exit, so a listing under way at SIGTERM (each request
+    may wait out the rate limit and a 30 s timeout) would hold the operator's exit."""
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[T] = loop.create_future()
+
+    def settle(outcome: Callable[[], None]) -> None:
+        if not future.done():  # cancelled meanwhile: nobody waits for the result
+            outcome()
+
+    def run() -> None:
+        try:
+            result = fn(*args)
+        except BaseException as exc:  # handed to the awaiting task, whatever it is
+            answer = functools.partial(settle, functools.partial(future.set_exception, exc))
+        else:
+            answer = functools.partial(settle, functools.partial(future.set_result, result))
+        with contextlib.suppress(RuntimeError):  # the loop closed: the operator has exited
+            loop.call_soon_threadsafe(answer)
+
+    threading.Thread(target=run, name=getattr(fn, "__name__", "list"), daemon=True).start()
+    return await future
+
+
 def _serves_v1(crd: dict[str, Any]) -> bool:
     established = any(c.get("type") == "Established" and c.get("status") == "True"
                       for c in (crd.get("status") or {}).get("conditions") or ())
@@ -214,7 +242,7 @@ async def _activate(client: kube.Kube, store: Store, queue: WorkQueue,
     whatever the previous replica left half-done is finished by these reconciles)."""
     while True:
         try:
-            await asyncio.to_thread(_fill, client, store, config)
+            await _in_daemon_thread(_fill, client, store, config)
             break
         except Exception as exc:
             logger.warning("Failed to list the watched objects, retrying: %s", exc)
@@ -267,7 +295,7 @@ async def _resync(client: kube.Kube, store: Store, queue: WorkQueue, active: asy
             continue  # a standby's store is filled afresh when it takes over
         metrics.resyncs.inc()
         try:
-            touched = await asyncio.to_thread(_fill, client, store, config)
+            touched = await _in_daemon_thread(_fill, client, store, config)
         except Exception as exc:  # keep the loop alive through API outages
             logger.warning("Failed to list the watched objects for the resync: %s", exc)
             continue

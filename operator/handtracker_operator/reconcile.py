@@ -11,17 +11,19 @@ import datetime
 import logging
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from kubernetes.client.exceptions import ApiException
 
 from . import builders, conditions, diff, events, identity, spec, status
 from .builders import deployment
+from .conflicts import Conflicts
 from .errors import ApplyFailed, InvalidSpec
 from .kube import Kube
 from .metrics import Metrics
 from .store import Store
+from .workqueue import RetryIn
 
 log = logging.getLogger(__name__)
 # Holds a Deployment's replica count while it passes from the operator to its HPA.
@@ -30,9 +32,17 @@ HANDOFF_MANAGER = f"{identity.MANAGER}-handoff"
 
 @dataclass(frozen=True)
 class Outcome:
-    result: str  # "ok" | "invalid" | "error" | "gone"
+    result: str  # "ok" | "invalid" | "error" | "conflict" | "gone"
     actions: tuple[diff.Action, ...] = ()
     status_written: bool = False
+    retry_in: float | None = None  # "conflict": back off this long (conflicts.py)
+
+    def verdict(self) -> bool | RetryIn:
+        """What the work queue makes of it: done, retried after its back-off, or after
+        the delay the reconcile chose."""
+        if self.retry_in is not None:
+            return RetryIn(self.retry_in)
+        return self.result != "error"
 
 
 @dataclass
@@ -43,6 +53,11 @@ class Reconciler:
     store: Store
     metrics: Metrics
     default_image: str = spec.DEFAULT_IMAGE
+    instance: str = ""  # this operator instance's stamp on what it writes
+    conflicts: Conflicts = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.conflicts = Conflicts(self.instance)
 
     def run(self, namespace: str, name: str) -> Outcome:
         """One reconcile. The work queue runs at most one at a time per HandTracker."""
@@ -61,6 +76,7 @@ class Reconciler:
     def _run(self, namespace: str, name: str) -> Outcome:
         body = self.store.get(identity.KIND, namespace, name)
         if body is None or body["metadata"].get("deletionTimestamp"):
+            self.conflicts.forget(namespace, name)
             return Outcome("gone")  # the garbage collector removes the children
         old_status = body.get("status") or {}
         try:
@@ -78,7 +94,10 @@ class Reconciler:
                     missing.add(kind)
                 desired[kind] = observed[kind] = None
         settled = old_status.get("observedGeneration") == ident.generation
-        actions = diff.plan(desired, observed, settled=settled)
+        actions = diff.plan(desired, observed, settled=settled, writer=self.instance)
+        for action in actions:
+            if self.conflicts.is_revert(ident, action, observed[action.kind]):
+                self.conflicts.record(ident, action, observed[action.kind])
         error = None
         if parsed.autoscaled and diff.owns_replicas(observed["Deployment"], identity.MANAGER):
             self._hold_replicas(ident, int(observed["Deployment"]["spec"].get("replicas", 1)))
@@ -92,6 +111,8 @@ class Reconciler:
             except ApplyFailed as exc:
                 error = str(exc)
                 break
+            if observed[action.kind] is not None:
+                self.conflicts.wrote(ident, action.kind, observed[action.kind])
             applied.append(action)
         if new_autoscaled and observed.get("Deployment") is not None:
             observed["Deployment"] = self._hold_replicas(ident, parsed.desired_replicas)
@@ -102,8 +123,9 @@ class Reconciler:
             log.info("%s for HandTracker %s/%s", action.describe(), namespace, name)
         gateways = {(ns, name): self.store.get("Gateway", ns, name) for ns, name, _ in
                     (status.parent_key(ref, ident) for ref in parsed.http_route.parent_refs)}
+        conflict = self.conflicts.current(ident)
         derived = status.derive(parsed, ident, observed, self.store.pods(ident), error,
-                                missing, gateways)
+                                missing, gateways, conflict.message if conflict else "")
         new_status = {
             **derived.fields,
             "conditions": conditions.merge(
@@ -111,7 +133,11 @@ class Reconciler:
             ),
         }
         written = self._publish(body, ident, old_status, new_status, done)
-        return Outcome("error" if error else "ok", done, written)
+        if error:
+            return Outcome("error", done, written)
+        if conflict:
+            return Outcome("conflict", done, written, conflict.retry_in())
+        return Outcome("ok", done, written)
 
     def _hold_replicas(self, ident: identity.Identity, replicas: int) -> dict[str, Any]:
         """Sets spec.replicas under the handoff manager, which the HPA then takes over."""

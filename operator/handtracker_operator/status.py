@@ -7,7 +7,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .conditions import Condition
+from .conditions import CONFLICTING_WRITER, Condition
 from .identity import Identity
 from .spec import HandTrackerSpec, ParentRef
 
@@ -131,9 +131,11 @@ def derive(
     error: str | None = None,
     missing: Collection[str] = (),
     gateways: Mapping[tuple[str, str], Mapping[str, Any] | None] | None = None,
+    conflict: str = "",
 ) -> Derived:
     """`missing`: the optional kinds the spec wants but the cluster has no CRD for;
-    `gateways`: the Gateways the spec's route names, as far as they exist."""
+    `gateways`: the Gateways the spec's route names, as far as they exist; `conflict`:
+    what another writer keeps changing back (conflicts.py), if anything."""
     deployment = observed.get("Deployment")
     dep_spec = (deployment or {}).get("spec") or {}
     dep_status = (deployment or {}).get("status") or {}
@@ -159,7 +161,9 @@ def derive(
                           problem.reason if problem else "MinimumReplicasUnavailable",
                           problem.message if problem else f"0 of {desired} replicas available")
 
-    if problem or deadline:
+    if conflict:  # first: it may well be what breaks the pods too
+        degraded = Condition("Degraded", "True", CONFLICTING_WRITER, conflict)
+    elif problem or deadline:
         degraded = Condition("Degraded", "True", problem.reason if problem else progressing.reason,
                              problem.message if problem else progressing.message)
     else:

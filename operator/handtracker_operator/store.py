@@ -1,8 +1,8 @@
 """In-memory copies of the HandTrackers, their children and their pods, fed by the
 watches kopf runs, so that a reconcile reads nothing from the API.
 
-- Only the fields the operator uses are kept (slim()): no managedFields beyond who
-  applied a Deployment's replicas, no pod specs, no last-applied annotations.
+- Only the fields the operator uses are kept (slim()): of managedFields only who wrote
+  when and who applied a Deployment's replicas, no pod specs, no last-applied annotations.
 - An event older than the copy held (by resourceVersion) is ignored, so events and
   lists arriving out of order never move an object back in time.
 - `replace()` takes a fresh list of one kind: the operator lists every kind before its
@@ -42,8 +42,8 @@ def slim(kind: str, body: Mapping[str, Any]) -> Obj:
                    if k not in _DROPPED_ANNOTATIONS}
     if annotations:
         kept["metadata"]["annotations"] = annotations
-    if kind == "Deployment":
-        managers = _replica_managers(meta.get("managedFields") or ())
+    if kind != "Pod":
+        managers = _managers(meta.get("managedFields") or ())
         if managers:
             kept["metadata"]["managedFields"] = managers
     if kind != "Pod":  # a pod's spec is never read, only its status
@@ -55,14 +55,17 @@ def slim(kind: str, body: Mapping[str, Any]) -> Obj:
     return kept
 
 
-def _replica_managers(entries: Iterable[Mapping[str, Any]]) -> list[Obj]:
-    """managedFields reduced to the entries that own spec.replicas (diff.owns_replicas)."""
-    return [
-        {"manager": e.get("manager"), "operation": e.get("operation"),
-         "fieldsV1": {"f:spec": {"f:replicas": {}}}}
-        for e in entries
-        if "f:replicas" in (((e.get("fieldsV1") or {}).get("f:spec")) or {})
-    ]
+def _managers(entries: Iterable[Mapping[str, Any]]) -> list[Obj]:
+    """managedFields reduced to who wrote when (conflicts.writer_of) and, of the fields,
+    only whether the entry owns spec.replicas (diff.owns_replicas)."""
+    kept = []
+    for entry in entries:
+        slim_entry = {k: entry[k] for k in ("manager", "operation", "subresource", "time")
+                      if entry.get(k)}
+        if "f:replicas" in (((entry.get("fieldsV1") or {}).get("f:spec")) or {}):
+            slim_entry["fieldsV1"] = {"f:spec": {"f:replicas": {}}}
+        kept.append(slim_entry)
+    return kept
 
 
 def _version(obj: Mapping[str, Any]) -> int | None:

@@ -6,7 +6,8 @@
 - A fixed number of worker threads reconcile keys concurrently.
 - A failed key is retried after a per-key exponential back-off with jitter, capped. Events
   for a key waiting out its back-off do not bring it forward, so a failing API server
-  never sees a hot loop.
+  never sees a hot loop. A reconcile may name its own delay instead (RetryIn: a child
+  in conflict with another writer, conflicts.py), with the same effect.
 - Namespaces take turns: each worker takes the next namespace's oldest key, so one
   namespace with many keys cannot starve the others.
 """
@@ -39,6 +40,13 @@ class Backoff:
     def delay(self, failures: int, rand: Callable[[], float] = random.random) -> float:
         raw = min(self.cap, self.base * 2 ** max(0, failures - 1))
         return raw * (1 - self.jitter * rand())
+
+
+@dataclass(frozen=True)
+class RetryIn:
+    """A reconcile's verdict: run the key again after this many seconds, not sooner."""
+
+    seconds: float
 
 
 @dataclass
@@ -108,8 +116,9 @@ class WorkQueue:
                 timeout = self._timers[0][0] - self.clock() if self._timers else None
                 self._cond.wait(timeout=max(0.0, timeout) if timeout is not None else None)
 
-    def done(self, key: Key, ok: bool) -> None:
-        """Ends a reconcile: a failure schedules the retry, a success resets the count."""
+    def done(self, key: Key, ok: bool, retry_in: float | None = None) -> None:
+        """Ends a reconcile: a failure schedules the retry (after `retry_in` seconds when
+        given, else after the back-off), a success resets the count."""
         with self._cond:
             self._running.discard(key)
             if ok:
@@ -117,7 +126,8 @@ class WorkQueue:
             else:
                 failures = self._failures.get(key, 0) + 1
                 self._failures[key] = failures
-                due = self.clock() + self.backoff.delay(failures)
+                delay = self.backoff.delay(failures) if retry_in is None else retry_in
+                due = self.clock() + delay
                 self._waiting[key] = due
                 heapq.heappush(self._timers, (due, key))
                 self._dirty.discard(key)  # the retry covers what came in meanwhile
@@ -175,22 +185,25 @@ class WorkQueue:
                 self._enqueue(key)
 
 
-def run_workers(queue: WorkQueue, count: int, work: Callable[[Key], bool],
+def run_workers(queue: WorkQueue, count: int, work: Callable[[Key], bool | RetryIn],
                 name: str = "reconcile") -> list[threading.Thread]:
     """Starts `count` daemon threads that take keys from `queue` and call `work` on each.
     `work` returning False, or raising (logged), marks the key failed: it is retried
-    with back-off."""
+    with back-off; returning RetryIn retries it after that delay."""
 
     def loop() -> None:
         while (key := queue.get()) is not None:
-            ok = False
+            verdict: bool | RetryIn = False
             try:
-                ok = work(key)
+                verdict = work(key)
             except Exception:
                 log.exception("Failed to reconcile HandTracker %s/%s (retry #%d follows)",
                               key[0], key[1], queue.failures(key) + 1)
             finally:
-                queue.done(key, ok)
+                if isinstance(verdict, RetryIn):
+                    queue.done(key, False, verdict.seconds)
+                else:
+                    queue.done(key, verdict)
 
     threads = [threading.Thread(target=loop, name=f"{name}-{i}", daemon=True)
                for i in range(count)]

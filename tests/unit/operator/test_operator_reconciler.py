@@ -11,7 +11,8 @@ from collections.abc import Mapping
 from typing import Any
 
 import pytest
-from handtracker_operator import identity
+from handtracker_operator import conflicts, identity
+from handtracker_operator.conflicts import Conflicts
 from handtracker_operator.errors import ApplyFailed
 from handtracker_operator.events import Event
 from handtracker_operator.metrics import Metrics
@@ -25,7 +26,7 @@ class FakeKube:
     is delivered to the store as the watch would deliver it."""
 
     def __init__(self, store: Store) -> None:
-        self.store = store
+        self.stores = [store]  # each reconciler's own store, fed by the same "watch"
         self.objects: dict[tuple[str, str, str], dict[str, Any]] = {}
         self.versions = itertools.count(100)
         self.writes: list[tuple[str, str, str]] = []
@@ -37,7 +38,8 @@ class FakeKube:
         obj["metadata"]["resourceVersion"] = str(next(self.versions))
         meta = obj["metadata"]
         self.objects[(kind, meta["namespace"], meta["name"])] = obj
-        self.store.event(kind, "MODIFIED", copy.deepcopy(obj))
+        for store in self.stores:
+            store.event(kind, "MODIFIED", copy.deepcopy(obj))
         return copy.deepcopy(obj)
 
     def create_handtracker(self, name: str, spec: Mapping[str, Any]) -> None:
@@ -72,7 +74,8 @@ class FakeKube:
         self.writes.append(("delete", kind, name))
         obj = self.objects.pop((kind, namespace, name), None)
         if obj is not None:
-            self.store.event(kind, "DELETED", obj)
+            for store in self.stores:
+                store.event(kind, "DELETED", obj)
 
     def patch_status(self, namespace: str, name: str,
                      status: Mapping[str, Any]) -> dict[str, Any]:
@@ -268,3 +271,105 @@ def test_external_autoscaling_passes_the_scale_through_and_makes_no_hpa(world) -
     kube.edit(identity.KIND, "hands", lambda ht: ht["spec"].update(replicas=5))
     reconciler.run("ns", "hands")
     assert kube.objects[("Deployment", "ns", "hands")]["spec"]["replicas"] == 5
+
+
+def _instance(kube: FakeKube, default_image: str, stamp: str) -> Reconciler:
+    """Another operator instance on the same cluster, with a store of its own."""
+    store = Store()
+    for key, obj in kube.objects.items():
+        store.event(key[0], "MODIFIED", copy.deepcopy(obj))
+    kube.stores.append(store)
+    return Reconciler(kube, store, Metrics(), default_image, stamp)  # type: ignore[arg-type]
+
+
+def test_two_operators_with_other_settings_back_off_and_name_each_other() -> None:
+    """Two instances without peering, whose --default-image differ, on one HandTracker
+    that sets no image: each keeps changing the Deployment back to its own."""
+    kube = FakeKube(Store())
+    a = _instance(kube, "img-a:1", "operator-a")
+    b = _instance(kube, "img-b:1", "operator-b")
+    kube.stores.pop(0)  # the FakeKube's own store has no reconciler
+    kube.create_handtracker("hands", {"replicas": 1})
+    outcomes = []
+    for _ in range(conflicts.THRESHOLD + 1):
+        outcomes += [("a", a.run("ns", "hands")), ("b", b.run("ns", "hands"))]
+    # Both at full speed at first: a revert or two is drift, not yet a conflict.
+    assert [o.result for _, o in outcomes[:4]] == ["ok"] * 4
+    last_a, last_b = outcomes[-2][1], outcomes[-1][1]
+    assert (last_a.result, last_b.result) == ("conflict", "conflict")
+    assert [a.kind for a in last_a.actions] == ["Deployment"]  # it still applies, once
+    assert 5 <= last_a.retry_in <= 10  # the first back-off step (10 s, jittered)
+    assert last_a.verdict().seconds == last_a.retry_in
+    degraded = _condition(kube, "Degraded")
+    assert (degraded["status"], degraded["reason"]) == ("True", "ConflictingWriter")
+    assert "Deployment hands" in degraded["message"]
+    assert "another handtracker-operator instance (operator-a)" in degraded["message"]
+    # One Warning as the condition appears (b then finds it in status already).
+    warnings = [e for e in kube.events if e.reason == "ConflictingWriter"]
+    assert [e.type for e in warnings] == ["Warning"]
+    assert "instance (operator-b)" in warnings[0].message  # a found it first, naming b
+    deployment = kube.objects[("Deployment", "ns", "hands")]
+    assert deployment["metadata"]["annotations"][conflicts.WRITER_ANNOTATION] == "operator-b"
+
+
+def test_a_conflict_ends_once_the_other_writer_has_stopped() -> None:
+    kube = FakeKube(Store())
+    a = _instance(kube, "img-a:1", "operator-a")
+    b = _instance(kube, "img-b:1", "operator-b")
+    kube.stores.pop(0)
+    now = [0.0]
+    a.conflicts = Conflicts("operator-a", clock=lambda: now[0])
+    kube.create_handtracker("hands", {"replicas": 1})
+    for _ in range(conflicts.THRESHOLD + 1):
+        b.run("ns", "hands")
+        result = a.run("ns", "hands").result
+    assert result == "conflict"
+    # b is gone; a's last write stands, and no revert comes for a whole window.
+    assert a.run("ns", "hands").actions == ()
+    now[0] += conflicts.WINDOW + 1
+    assert a.run("ns", "hands").result == "ok"
+    assert _condition(kube, "Degraded")["reason"] == "AsExpected"
+    assert kube.events[-1].reason == "Recovered"
+    assert "other writer" in kube.events[-1].message
+
+
+def test_a_script_editing_a_child_again_and_again_is_named_by_its_field_manager(world) -> None:
+    kube, reconciler = world
+    kube.create_handtracker("hands", SPEC)
+    reconciler.run("ns", "hands")
+
+    def edit(svc: dict[str, Any]) -> None:
+        svc["spec"]["type"] = "NodePort"
+        svc["metadata"]["managedFields"] = [
+            {"manager": identity.MANAGER, "operation": "Apply", "time": "2026-12-06T10:00:00Z"},
+            {"manager": "kubectl-edit", "operation": "Update", "time": "2026-12-06T10:00:05Z"},
+        ]
+
+    results = []
+    for _ in range(conflicts.THRESHOLD):
+        kube.edit("Service", "hands", edit)
+        results.append(reconciler.run("ns", "hands").result)
+    assert results == ["ok", "ok", "conflict"]  # one or two edits are drift, corrected
+    assert "by field manager kubectl-edit" in _condition(kube, "Degraded")["message"]
+
+
+def test_spec_changes_in_a_row_are_no_conflict(world) -> None:
+    kube, reconciler = world
+    kube.create_handtracker("hands", SPEC)
+    reconciler.run("ns", "hands")
+    for replicas in range(3, 3 + conflicts.THRESHOLD + 2):
+        kube.edit(identity.KIND, "hands", lambda ht, r=replicas: ht["spec"].update(replicas=r))
+        outcome = reconciler.run("ns", "hands")
+        assert outcome.result == "ok" and outcome.actions
+    assert _condition(kube, "Degraded")["status"] == "False"
+
+
+def test_a_takeover_by_another_replica_rewrites_nothing(world) -> None:
+    """The writer's stamp is in neither the hash nor the comparison."""
+    kube, reconciler = world
+    kube.create_handtracker("hands", SPEC)
+    reconciler.run("ns", "hands")
+    kube.writes.clear()
+    standby = _instance(kube, "img:default", "replica-2")
+    assert standby.run("ns", "hands").actions == ()
+    assert kube.writes == []

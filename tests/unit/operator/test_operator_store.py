@@ -44,7 +44,8 @@ def test_slim_keeps_what_is_read_and_drops_the_rest() -> None:
     assert kept["metadata"]["annotations"] == {"handtracking.dev/desired-hash": "abc"}
     assert kept["metadata"]["managedFields"] == [
         {"manager": "handtracker-operator", "operation": "Apply",
-         "fieldsV1": {"f:spec": {"f:replicas": {}}}}]
+         "fieldsV1": {"f:spec": {"f:replicas": {}}}},
+        {"manager": "kube-controller-manager", "operation": "Update"}]
     pod = slim("Pod", obj("hands-x", 5, kind="Pod"))
     assert "spec" not in pod and "managedFields" not in pod["metadata"]
     assert pod["status"] == {"readyReplicas": 2}

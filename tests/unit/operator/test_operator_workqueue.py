@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 import time
 
-from handtracker_operator.workqueue import Backoff, WorkQueue, run_workers
+from handtracker_operator.workqueue import Backoff, RetryIn, WorkQueue, run_workers
 
 from tests.fixtures.cluster import eventually
 
@@ -128,6 +128,39 @@ def test_a_failed_reconcile_raised_or_reported_is_retried_with_backoff() -> None
     assert queue.failures(("ns", "a")) == 0
     gaps = [b - a for a, b in zip(attempts, attempts[1:], strict=False)]
     assert all(gap >= 0.009 for gap in gaps), gaps
+    queue.close()
+    for thread in threads:
+        thread.join(timeout=5)
+
+
+def test_a_reconcile_that_names_its_delay_waits_that_long_whatever_its_events() -> None:
+    clock = FakeClock()
+    queue = WorkQueue(backoff=Backoff(base=1, cap=8, jitter=0), clock=clock)
+    key = ("ns", "a")
+    queue.add(key)
+    assert queue.get() == key
+    queue.done(key, ok=False, retry_in=45)
+    queue.add(key)  # the other writer's change arrives as an event: no earlier run
+    assert len(queue) == 0
+    assert queue._timers[0][0] == clock.now + 45  # not the back-off's 1 s
+    clock.now += 45
+    assert queue.get() == key
+
+
+def test_workers_hand_a_retryin_verdict_to_the_queue() -> None:
+    queue = WorkQueue()
+    runs = []
+
+    def work(key: tuple[str, str]) -> bool | RetryIn:
+        runs.append(key)
+        return RetryIn(3600)
+
+    threads = run_workers(queue, 1, work)
+    queue.add(("ns", "a"))
+    eventually(lambda: queue._waiting, timeout=5, message="the key waits for its retry")
+    queue.add(("ns", "a"))
+    assert len(runs) == 1 and queue.failures(("ns", "a")) == 1
+    assert queue._timers[0][0] - time.monotonic() > 3500
     queue.close()
     for thread in threads:
         thread.join(timeout=5)
