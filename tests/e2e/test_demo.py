@@ -23,6 +23,7 @@ import pytest
 
 from hack import controlplane, images
 from hack.controlplane import realnode
+from hack.controlplane.processes import start_ticks
 from tests.fixtures.cluster import Kubectl, eventually
 from tests.fixtures.testdata import REPO_ROOT
 from tests.fixtures.workload_server import free_port
@@ -68,11 +69,7 @@ def _started(output: str) -> dict[str, int]:
 
 
 def _running(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return False
-    return state != "Z"
+    return start_ticks(pid) is not None  # None: gone, or a zombie
 
 
 def _launch(argv: list[str], state_dir: Path, namespace: str) -> tuple[subprocess.Popen, str]:

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from hack import children
+from hack.controlplane.processes import start_ticks
 from tests.fixtures.cluster import eventually
 from tests.fixtures.testdata import REPO_ROOT
 
@@ -18,11 +19,7 @@ STUBBORN = ["bash", "-c", "trap '' TERM; sleep 300 & echo $!; wait"]
 
 
 def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return False
-    return state != "Z"
+    return start_ticks(pid) is not None  # None: gone, or a zombie
 
 
 def _read_pid(proc: subprocess.Popen) -> int:
