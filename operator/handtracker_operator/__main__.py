@@ -10,69 +10,38 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
+from collections.abc import Mapping
 
 import kopf
 
-from . import (
-    handlers,  # noqa: F401  (registers the handlers)
-    leadership,
-)
-from .settings import (
-    DEFAULT_API_BURST,
-    DEFAULT_API_QPS,
-    DEFAULT_CONCURRENCY,
-    DEFAULT_RESYNC_SECONDS,
-    OperatorConfig,
-)
-from .spec import DEFAULT_IMAGE
+from . import handlers  # noqa: F401  (registers the handlers)
+from .settings import OPTIONS, OperatorConfig
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    env = os.environ
+def parse_args(argv: list[str] | None = None,
+               env: Mapping[str, str] | None = None) -> argparse.Namespace:
+    """The options of settings.OPTIONS, each defaulting to its environment variable and
+    then to OperatorConfig's default."""
+    defaults = OperatorConfig.from_env(env)
     parser = argparse.ArgumentParser(prog="handtracker_operator", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("-n", "--namespace", action="append", default=[],
-                        help="watch only this namespace (repeatable; default: all namespaces)")
-    # Local runs bind to loopback on ports the workload (8080) does not use; the in-cluster
-    # Deployment passes 0.0.0.0 explicitly.
-    parser.add_argument("--liveness", default=env.get("HANDTRACKER_LIVENESS",
-                                                      "http://127.0.0.1:8081/healthz"),
-                        help="liveness endpoint URL served by kopf (default: %(default)s)")
-    parser.add_argument("--metrics-port", type=int,
-                        default=int(env.get("HANDTRACKER_METRICS_PORT", "9090")),
-                        help="Prometheus metrics port, 0 to disable (default: %(default)s)")
-    parser.add_argument("--metrics-address", default=env.get("HANDTRACKER_METRICS_ADDRESS",
-                                                             "127.0.0.1"),
-                        help="address the metrics endpoint binds to (default: %(default)s)")
-    parser.add_argument("--peering", default=env.get("HANDTRACKER_PEERING", ""),
-                        help="kopf peering object name for active/standby replicas "
-                             "(needs kopf's peering CRDs, deploy/peering); default: standalone")
-    parser.add_argument("--peering-lifetime", type=int,
-                        default=int(env.get("HANDTRACKER_PEERING_LIFETIME",
-                                            leadership.DEFAULT_LIFETIME)),
-                        help="seconds after its last keep-alive that a replica counts as "
-                             "gone and a standby takes over (default: %(default)s)")
-    parser.add_argument("--default-image",
-                        default=env.get("HANDTRACKER_DEFAULT_IMAGE", DEFAULT_IMAGE),
-                        help="image for HandTrackers that set none (default: %(default)s)")
-    parser.add_argument("--resync-seconds", type=float,
-                        default=float(env.get("HANDTRACKER_RESYNC_SECONDS",
-                                              DEFAULT_RESYNC_SECONDS)),
-                        help="reconcile everything this often as a safety net")
-    parser.add_argument("--concurrency", type=int,
-                        default=int(env.get("HANDTRACKER_CONCURRENCY", DEFAULT_CONCURRENCY)),
-                        help="HandTrackers reconciled at the same time (default: %(default)s)")
-    parser.add_argument("--api-qps", type=float,
-                        default=float(env.get("HANDTRACKER_API_QPS", DEFAULT_API_QPS)),
-                        help="average API requests per second of reconciles and resyncs, "
-                             "0 for no limit (default: %(default)s)")
-    parser.add_argument("--api-burst", type=int,
-                        default=int(env.get("HANDTRACKER_API_BURST", DEFAULT_API_BURST)),
-                        help="API requests allowed at once above that rate "
-                             "(default: %(default)s)")
+    for option in OPTIONS:
+        flags = [option.short, option.flag] if option.short else [option.flag]
+        metavar = option.flag.removeprefix("--").upper().replace("-", "_")
+        default = getattr(defaults, option.field)
+        if option.kind is tuple:
+            parser.add_argument(*flags, dest=option.field, action="append", default=None,
+                                metavar=metavar, help=f"{option.help} (env {option.env})")
+        else:
+            parser.add_argument(*flags, dest=option.field, type=option.kind, default=default,
+                                metavar=metavar, help=f"{option.help} (env {option.env}; default: "
+                                     "%(default)s)")
     parser.add_argument("--verbose", action="store_true", help="debug logging")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    for option in OPTIONS:  # an appended list replaces the environment's, not adds to it
+        if option.kind is tuple and getattr(args, option.field) is None:
+            setattr(args, option.field, list(getattr(defaults, option.field)))
+    return args
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -85,24 +54,13 @@ def main(argv: list[str] | None = None) -> None:
         # kopf repeats "Unresolved resources cannot be served" at every CRD change for the
         # optional integrations' kinds; handlers.py reports a missing CRD once instead.
         logging.getLogger("kopf._core.reactor.observation").setLevel(logging.ERROR)
-    config = OperatorConfig(
-        default_image=args.default_image,
-        namespaces=tuple(args.namespace),
-        resync_seconds=args.resync_seconds,
-        concurrency=max(1, args.concurrency),
-        api_qps=args.api_qps,
-        api_burst=args.api_burst,
-        metrics_port=args.metrics_port,
-        metrics_address=args.metrics_address,
-        peering=args.peering,
-        peering_lifetime=max(2, args.peering_lifetime),
-    )
+    config = OperatorConfig.from_args(args)
     kopf.run(
-        clusterwide=not args.namespace,
-        namespaces=args.namespace,
-        liveness_endpoint=args.liveness or None,
-        standalone=not args.peering,
-        peering_name=args.peering or None,
+        clusterwide=not config.namespaces,
+        namespaces=list(config.namespaces),
+        liveness_endpoint=config.liveness or None,
+        standalone=not config.peering,
+        peering_name=config.peering or None,
         identity=config.identity,
         priority=config.priority,
         memo=kopf.Memo(config=config),

@@ -23,7 +23,7 @@ import kopf
 import prometheus_client
 from kubernetes.client.exceptions import ApiException
 
-from . import builders, identity, kube, spec
+from . import identity, kinds, kube, spec
 from .errors import InvalidSpec
 from .leadership import POLL_SECONDS, Leadership
 from .metrics import Metrics
@@ -35,9 +35,6 @@ from .workqueue import WorkQueue, run_workers
 
 OWNED = {identity.MANAGED_BY_LABEL: identity.MANAGER}
 OWNED_SELECTOR = f"{identity.MANAGED_BY_LABEL}={identity.MANAGER}"
-# What the store holds besides the HandTrackers: the children, and their pods (whose
-# failures, such as CrashLoopBackOff, are reported in status).
-WATCHED = (*builders.KINDS, "Pod")
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 # How long start-up (or a takeover) waits between attempts to fill the store while the
@@ -48,15 +45,8 @@ FILL_RETRY_SECONDS = 2.0
 RELIST_SETTLE_SECONDS = 2.0
 
 
-def _group_version(kind: str) -> tuple[str, str]:
-    """("apps", "v1") from kube.PATHS' "/apis/apps/v1"; ("", "v1") from "/api/v1"."""
-    parts = kube.PATHS[kind][0].strip("/").split("/")
-    return ("", parts[1]) if parts[0] == "api" else (parts[1], parts[2])
-
-
 # CRDs of the optional kinds (and of the Gateways routes attach to), by CRD name.
-OPTIONAL_CRDS = {f"{kube.PATHS[kind][1]}.{_group_version(kind)[0]}": kind
-                 for kind in (*builders.OPTIONAL_KINDS, "Gateway")}
+OPTIONAL_CRDS = {kind.crd_name: kind.name for kind in kinds.BY_NAME.values() if kind.optional}
 
 
 @kopf.on.startup()
@@ -141,17 +131,16 @@ def _child_handler(kind: str) -> Callable[..., Coroutine[Any, Any, None]]:
     return on_child
 
 
-for _kind in WATCHED:
-    _group, _version = _group_version(_kind)
-    kopf.on.event(_group, _version, kube.PATHS[_kind][1], labels=OWNED,
-                  id=f"child-{kube.PATHS[_kind][1]}")(_child_handler(_kind))
+for _kind in kinds.OWNED:
+    kopf.on.event(_kind.group, _kind.version, _kind.plural, labels=OWNED,
+                  id=f"child-{_kind.plural}")(_child_handler(_kind.name))
 
 
-@kopf.on.event("gateway.networking.k8s.io", "v1", "gateways")
+@kopf.on.event(kinds.GATEWAY.group, kinds.GATEWAY.version, kinds.GATEWAY.plural)
 async def gateway_event(type: str, event: kopf.RawEvent, namespace: str, name: str,
                         memo: kopf.Memo, **_: object) -> None:
     """Gateways are not ours, but their addresses make the URL of the routes to them."""
-    memo.store.event("Gateway", type, event["object"])
+    memo.store.event(kinds.GATEWAY.name, type, event["object"])
     for key in memo.store.routes_to(namespace, name):
         memo.queue.add(key)
 
@@ -178,7 +167,7 @@ def _wants(body: dict[str, Any], kind: str, default_image: str) -> bool:
         parsed = spec.parse(body.get("spec"), default_image)
     except InvalidSpec:
         return False
-    return builders.desired(parsed, identity.of(body, parsed.image))[kind] is not None
+    return kinds.desired(parsed, identity.of(body, parsed.image))[kind] is not None
 
 
 async def _in_daemon_thread(fn: Callable[..., T], *args: Any) -> T:
@@ -219,8 +208,8 @@ def _fill(client: kube.Kube, store: Store, config: OperatorConfig) -> set[tuple[
     namespaces = list(config.namespaces) or None
     touched = store.replace(identity.KIND, *client.list_kind(identity.KIND, namespaces),
                             namespaces=namespaces)
-    for kind in (*WATCHED, "Gateway"):
-        selector = "" if kind == "Gateway" else OWNED_SELECTOR  # Gateways are not ours
+    for kind in (*(k.name for k in kinds.OWNED), kinds.GATEWAY.name):
+        selector = "" if kind == kinds.GATEWAY.name else OWNED_SELECTOR  # not ours
         try:
             listed = client.list_kind(kind, namespaces, selector)
         except ApiException as exc:

@@ -19,27 +19,9 @@ from . import identity
 from .errors import ApplyFailed, PeeringUnavailable
 from .events import Event
 from .identity import Identity
+from .kinds import BY_NAME
 from .ratelimit import TokenBucket
 
-# kind -> (API path prefix, plural)
-PATHS = {
-    "ConfigMap": ("/api/v1", "configmaps"),
-    "Deployment": ("/apis/apps/v1", "deployments"),
-    "Service": ("/api/v1", "services"),
-    "Ingress": ("/apis/networking.k8s.io/v1", "ingresses"),
-    "HorizontalPodAutoscaler": ("/apis/autoscaling/v2", "horizontalpodautoscalers"),
-    "PodDisruptionBudget": ("/apis/policy/v1", "poddisruptionbudgets"),
-    "NetworkPolicy": ("/apis/networking.k8s.io/v1", "networkpolicies"),
-    "ServiceMonitor": ("/apis/monitoring.coreos.com/v1", "servicemonitors"),
-    "HTTPRoute": ("/apis/gateway.networking.k8s.io/v1", "httproutes"),
-    "Gateway": ("/apis/gateway.networking.k8s.io/v1", "gateways"),
-    "Pod": ("/api/v1", "pods"),
-    "Event": ("/api/v1", "events"),
-    identity.KIND: (f"/apis/{identity.API_VERSION}", identity.PLURAL),
-    # kopf's peering objects (HA): cluster-wide, or one per watched namespace.
-    "ClusterKopfPeering": ("/apis/kopf.dev/v1", "clusterkopfpeerings"),
-    "KopfPeering": ("/apis/kopf.dev/v1", "kopfpeerings"),
-}
 # Seconds; a hung request must not block a worker forever (the queue retries it).
 REQUEST_TIMEOUT = 30
 # Objects per page of a list (the store's fill at start-up and at each resync).
@@ -72,8 +54,8 @@ class Kube:
         """Every object of `kind` in the namespaces (None: the whole cluster), in pages
         (one response never holds thousands of objects), and the resourceVersion the
         list shows the cluster at (the oldest, over several namespaces)."""
-        prefix, plural = PATHS[kind]
-        paths = [f"{prefix}/{plural}"] if namespaces is None else [
+        found = BY_NAME[kind]
+        paths = [f"{found.api_prefix}/{found.plural}"] if namespaces is None else [
             _path(kind, ns) for ns in namespaces]
         items: list[dict[str, Any]] = []
         versions: list[int] = []
@@ -210,16 +192,16 @@ class Kube:
 
 
 def _path(kind: str, namespace: str, name: str | None = None) -> str:
-    prefix, plural = PATHS[kind]
-    path = f"{prefix}/namespaces/{namespace}/{plural}"
+    found = BY_NAME[kind]
+    path = f"{found.api_prefix}/namespaces/{namespace}/{found.plural}"
     return f"{path}/{name}" if name else path
 
 
 def _peering_path(namespace: str | None, name: str | None = None) -> str:
     if namespace:
         return _path("KopfPeering", namespace, name)
-    prefix, plural = PATHS["ClusterKopfPeering"]
-    return f"{prefix}/{plural}" + (f"/{name}" if name else "")
+    found = BY_NAME["ClusterKopfPeering"]
+    return f"{found.api_prefix}/{found.plural}" + (f"/{name}" if name else "")
 
 
 def _reason(exc: ApiException) -> str:

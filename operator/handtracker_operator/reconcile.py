@@ -16,7 +16,7 @@ from typing import Any
 
 from kubernetes.client.exceptions import ApiException
 
-from . import builders, conditions, diff, events, identity, spec, status
+from . import conditions, diff, events, identity, kinds, spec, status
 from .builders import deployment
 from .conflicts import Conflicts
 from .errors import ApplyFailed, InvalidSpec
@@ -84,11 +84,11 @@ class Reconciler:
         except InvalidSpec as exc:
             return self._refuse(body, str(exc))
         ident = identity.of(body, parsed.image)
-        desired = builders.desired(parsed, ident)
-        observed = self.store.observe(ident, builders.KINDS)
+        desired = kinds.desired(parsed, ident)
+        observed = self.store.observe(ident, kinds.CHILD_NAMES)
         # An integration whose CRD is missing is reported in status, never attempted.
         missing = set()
-        for kind in builders.OPTIONAL_KINDS:
+        for kind in kinds.OPTIONAL_CHILDREN:
             if not self.store.served(kind):
                 if desired[kind] is not None:
                     missing.add(kind)

@@ -1,10 +1,14 @@
-"""Operator configuration (from the command line / environment) and kopf settings."""
+"""Operator configuration (environment, then command line: one table, OPTIONS) and kopf
+settings."""
 
 from __future__ import annotations
 
+import argparse
 import os
 import socket
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any
 
 import kopf
 
@@ -24,40 +28,94 @@ DEFAULT_API_BURST = 200
 
 @dataclass(frozen=True)
 class OperatorConfig:
+    """Every setting, with its default. Read from the environment (from_env) and the
+    command line (from_args) through OPTIONS, and nowhere else."""
+
     default_image: str = spec.DEFAULT_IMAGE
     namespaces: tuple[str, ...] = ()  # empty: the whole cluster
     resync_seconds: float = DEFAULT_RESYNC_SECONDS
     concurrency: int = DEFAULT_CONCURRENCY
     api_qps: float = DEFAULT_API_QPS
     api_burst: int = DEFAULT_API_BURST
-    metrics_port: int = 0  # 0: no metrics endpoint
+    # Local runs bind to loopback on ports the workload (8080) does not use; the in-cluster
+    # Deployment passes 0.0.0.0 explicitly.
+    liveness: str = "http://127.0.0.1:8081/healthz"  # "" for none
+    metrics_port: int = 9090  # 0: no metrics endpoint
     metrics_address: str = "127.0.0.1"
     # HA: the kopf peering object's name ("" runs standalone), this replica's name in it
     # and its priority there (see leadership.py), and how long its keep-alive lasts.
     peering: str = ""
+    peering_lifetime: int = leadership.DEFAULT_LIFETIME
     identity: str = field(default_factory=lambda: replica_identity(os.environ))
     priority: int = field(default_factory=leadership.start_priority)
-    peering_lifetime: int = leadership.DEFAULT_LIFETIME
 
     @classmethod
-    def from_env(cls) -> OperatorConfig:
-        env = os.environ
-        return cls(
-            default_image=env.get("HANDTRACKER_DEFAULT_IMAGE", spec.DEFAULT_IMAGE),
-            namespaces=tuple(n for n in env.get("HANDTRACKER_NAMESPACES", "").split(",") if n),
-            resync_seconds=float(env.get("HANDTRACKER_RESYNC_SECONDS", DEFAULT_RESYNC_SECONDS)),
-            concurrency=int(env.get("HANDTRACKER_CONCURRENCY", DEFAULT_CONCURRENCY)),
-            api_qps=float(env.get("HANDTRACKER_API_QPS", DEFAULT_API_QPS)),
-            api_burst=int(env.get("HANDTRACKER_API_BURST", DEFAULT_API_BURST)),
-            metrics_port=int(env.get("HANDTRACKER_METRICS_PORT", "0")),
-            metrics_address=env.get("HANDTRACKER_METRICS_ADDRESS", "127.0.0.1"),
-            peering=env.get("HANDTRACKER_PEERING", ""),
-            peering_lifetime=int(env.get("HANDTRACKER_PEERING_LIFETIME",
-                                         leadership.DEFAULT_LIFETIME)),
-        )
+    def from_env(cls, env: Mapping[str, str] | None = None) -> OperatorConfig:
+        """The defaults, overridden by the HANDTRACKER_* variables that are set."""
+        env = os.environ if env is None else env
+        values = {o.field: o.parse(env[o.env]) for o in OPTIONS if env.get(o.env)}
+        return cls(**values)
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> OperatorConfig:
+        """From parse_args' result, whose defaults came from from_env."""
+        values = {o.field: getattr(args, o.field) for o in OPTIONS}
+        values["namespaces"] = tuple(values["namespaces"])
+        values["concurrency"] = max(1, values["concurrency"])
+        values["peering_lifetime"] = max(2, values["peering_lifetime"])
+        return cls(**values)
 
 
-def replica_identity(env: os._Environ[str] | dict[str, str]) -> str:
+@dataclass(frozen=True)
+class Option:
+    """One setting: its field, command-line flag, environment variable and help."""
+
+    field: str
+    flag: str
+    env: str
+    help: str
+    short: str = ""
+
+    @property
+    def kind(self) -> type:
+        """The type of the field's default: str, int, float or tuple."""
+        default = next(f.default for f in fields(OperatorConfig) if f.name == self.field)
+        return type(default)
+
+    def parse(self, text: str) -> Any:
+        if self.kind is tuple:  # a comma-separated list in the environment
+            return tuple(item for item in text.split(",") if item)
+        return self.kind(text)
+
+
+OPTIONS = (
+    Option("namespaces", "--namespace", "HANDTRACKER_NAMESPACES",
+           "watch only this namespace (repeatable; default: all namespaces)", short="-n"),
+    Option("liveness", "--liveness", "HANDTRACKER_LIVENESS",
+           "liveness endpoint URL served by kopf"),
+    Option("metrics_port", "--metrics-port", "HANDTRACKER_METRICS_PORT",
+           "Prometheus metrics port, 0 to disable"),
+    Option("metrics_address", "--metrics-address", "HANDTRACKER_METRICS_ADDRESS",
+           "address the metrics endpoint binds to"),
+    Option("peering", "--peering", "HANDTRACKER_PEERING",
+           "kopf peering object name for active/standby replicas (needs kopf's peering "
+           "CRDs, deploy/peering); empty: standalone"),
+    Option("peering_lifetime", "--peering-lifetime", "HANDTRACKER_PEERING_LIFETIME",
+           "seconds after its last keep-alive that a replica counts as gone and a standby "
+           "takes over"),
+    Option("default_image", "--default-image", "HANDTRACKER_DEFAULT_IMAGE",
+           "image for HandTrackers that set none"),
+    Option("resync_seconds", "--resync-seconds", "HANDTRACKER_RESYNC_SECONDS",
+           "reconcile everything this often as a safety net"),
+    Option("concurrency", "--concurrency", "HANDTRACKER_CONCURRENCY",
+           "HandTrackers reconciled at the same time"),
+    Option("api_qps", "--api-qps", "HANDTRACKER_API_QPS",
+           "average API requests per second of reconciles and resyncs, 0 for no limit"),
+    Option("api_burst", "--api-burst", "HANDTRACKER_API_BURST",
+           "API requests allowed at once above that rate"),
+)
+
+def replica_identity(env: Mapping[str, str]) -> str:
     """The pod's name (POD_NAME from the Downward API) or host and PID for local runs."""
     return env.get("POD_NAME") or f"{socket.gethostname()}-{os.getpid()}"
 

@@ -1,8 +1,10 @@
 """HandTrackerSpec: the CR's spec as typed values, with the same defaults as the CRD schema.
 
 The API server already applied the schema (types, ranges, enums, CEL rules, defaults);
-parse() repeats the defaults so that objects stored before a default existed still work,
-and checks what the schema cannot express (quantity ordering), raising InvalidSpec.
+parse() applies the defaults too, so that objects stored before a default existed still
+work, and checks what the schema cannot express (quantity ordering), raising InvalidSpec.
+Each default is written once, in the dataclasses below, which parse() reads (a test keeps
+them equal to the CRD's).
 """
 
 from __future__ import annotations
@@ -158,66 +160,73 @@ def parse(raw: Mapping[str, Any] | None, default_image: str = DEFAULT_IMAGE) -> 
     route = raw.get("httpRoute") or {}
     spec = HandTrackerSpec(
         image=raw.get("image") or default_image,
-        image_pull_policy=raw.get("imagePullPolicy", "IfNotPresent"),
+        image_pull_policy=raw.get("imagePullPolicy", HandTrackerSpec.image_pull_policy),
         image_pull_secrets=tuple(s["name"] for s in raw.get("imagePullSecrets") or ()),
-        replicas=int(raw.get("replicas", 2)),
-        suspended=bool(raw.get("suspended", False)),
+        replicas=int(raw.get("replicas", HandTrackerSpec.replicas)),
+        suspended=bool(raw.get("suspended", HandTrackerSpec.suspended)),
         model=Model(
-            complexity=model.get("complexity", "full"),
-            max_hands=int(model.get("maxHands", 2)),
-            min_detection_confidence=float(model.get("minDetectionConfidence", 0.5)),
-            min_tracking_confidence=float(model.get("minTrackingConfidence", 0.5)),
+            complexity=model.get("complexity", Model.complexity),
+            max_hands=int(model.get("maxHands", Model.max_hands)),
+            min_detection_confidence=float(model.get("minDetectionConfidence",
+                                                     Model.min_detection_confidence)),
+            min_tracking_confidence=float(model.get("minTrackingConfidence",
+                                                    Model.min_tracking_confidence)),
         ),
-        ui_title=(raw.get("ui") or {}).get("title", "HandTracker"),
-        log_level=raw.get("logLevel", "info"),
+        ui_title=(raw.get("ui") or {}).get("title", HandTrackerSpec.ui_title),
+        log_level=raw.get("logLevel", HandTrackerSpec.log_level),
         resources=Resources(
-            requests_cpu=str(requests.get("cpu", "500m")),
-            requests_memory=str(requests.get("memory", "512Mi")),
-            limits_cpu=str(limits.get("cpu", "1")),
-            limits_memory=str(limits.get("memory", "1Gi")),
+            requests_cpu=str(requests.get("cpu", Resources.requests_cpu)),
+            requests_memory=str(requests.get("memory", Resources.requests_memory)),
+            limits_cpu=str(limits.get("cpu", Resources.limits_cpu)),
+            limits_memory=str(limits.get("memory", Resources.limits_memory)),
         ),
         service=ServiceSpec(
-            type=service.get("type", "ClusterIP"), port=int(service.get("port", 80))
+            type=service.get("type", ServiceSpec.type),
+            port=int(service.get("port", ServiceSpec.port)),
         ),
         ingress=IngressSpec(
-            enabled=bool(ingress.get("enabled", False)),
-            host=ingress.get("host", ""),
-            class_name=ingress.get("className", ""),
-            path=ingress.get("path", "/"),
-            tls_secret_name=(ingress.get("tls") or {}).get("secretName", ""),
+            enabled=bool(ingress.get("enabled", IngressSpec.enabled)),
+            host=ingress.get("host", IngressSpec.host),
+            class_name=ingress.get("className", IngressSpec.class_name),
+            path=ingress.get("path", IngressSpec.path),
+            tls_secret_name=(ingress.get("tls") or {}).get("secretName",
+                                                           IngressSpec.tls_secret_name),
             annotations=dict(ingress.get("annotations") or {}),
         ),
         autoscaling=Autoscaling(
             mode=autoscaling.get("mode")
-            or ("cpu" if autoscaling.get("enabled", False) else "none"),
-            min_replicas=int(autoscaling.get("minReplicas", 1)),
-            max_replicas=int(autoscaling.get("maxReplicas", 5)),
-            target_cpu_utilization=int(autoscaling.get("targetCPUUtilizationPercentage", 70)),
+            or ("cpu" if autoscaling.get("enabled", False) else Autoscaling.mode),
+            min_replicas=int(autoscaling.get("minReplicas", Autoscaling.min_replicas)),
+            max_replicas=int(autoscaling.get("maxReplicas", Autoscaling.max_replicas)),
+            target_cpu_utilization=int(autoscaling.get("targetCPUUtilizationPercentage",
+                                                   Autoscaling.target_cpu_utilization)),
         ),
         network_policy=NetworkPolicySpec(
-            enabled=bool(policy.get("enabled", False)),
+            enabled=bool(policy.get("enabled", NetworkPolicySpec.enabled)),
             peers=tuple(policy.get("from") or ()),
-            monitoring_peers=tuple(policy.get("monitoringFrom", DEFAULT_MONITORING_PEERS)),
+            monitoring_peers=tuple(policy.get("monitoringFrom",
+                                            NetworkPolicySpec.monitoring_peers)),
         ),
         service_monitor=ServiceMonitorSpec(
-            enabled=bool(monitor.get("enabled", False)),
-            interval=monitor.get("interval", "30s"),
+            enabled=bool(monitor.get("enabled", ServiceMonitorSpec.enabled)),
+            interval=monitor.get("interval", ServiceMonitorSpec.interval),
             labels=dict(monitor.get("labels") or {}),
         ),
         http_route=HTTPRouteSpec(
-            enabled=bool(route.get("enabled", False)),
+            enabled=bool(route.get("enabled", HTTPRouteSpec.enabled)),
             parent_refs=tuple(
-                ParentRef(ref["name"], ref.get("namespace", ""), ref.get("sectionName", ""))
+                ParentRef(ref["name"], ref.get("namespace", ParentRef.namespace),
+                          ref.get("sectionName", ParentRef.section_name))
                 for ref in route.get("parentRefs") or ()),
             hostnames=tuple(route.get("hostnames") or ()),
-            path=route.get("path", "/"),
+            path=route.get("path", HTTPRouteSpec.path),
             annotations=dict(route.get("annotations") or {}),
         ),
         placement=Placement(
             node_selector=dict(raw.get("nodeSelector") or {}),
             tolerations=tuple(raw.get("tolerations") or ()),
             affinity=dict(raw.get("affinity") or {}),
-            priority_class_name=raw.get("priorityClassName", ""),
+            priority_class_name=raw.get("priorityClassName", Placement.priority_class_name),
             pod_annotations=dict(raw.get("podAnnotations") or {}),
             pod_labels=dict(raw.get("podLabels") or {}),
         ),

@@ -9,9 +9,11 @@ from typing import Any
 
 import pytest
 import yaml
+from handtracker_operator import kinds
 
 from hack import chart
 from tests.fixtures.chart import CHART, HelmError, by_key, documents, helm_run, render
+from tests.unit.operator.test_operator_rbac import grants
 
 
 @pytest.fixture(scope="module")
@@ -84,6 +86,17 @@ def test_watch_namespaces_get_roles_and_a_cluster_role_for_discovery_only(helm: 
     deployment = next(d for d in docs if d["kind"] == "Deployment")
     args = deployment["spec"]["template"]["spec"]["containers"][0]["args"]
     assert "--namespace=team-a" in args and "--namespace=team-b" in args
+
+
+def test_watch_namespaces_grant_what_the_kinds_registry_needs_there(helm: Path) -> None:
+    """A namespaced operator keeps its peering in a KopfPeering per namespace, so the
+    cluster-scoped ClusterKopfPeering is the one rule it goes without."""
+    docs = documents(render(helm, "watchNamespaces={team-a}"))
+    rules = [rule for d in docs if d["kind"] in ("Role", "ClusterRole") for rule in d["rules"]]
+    needed = grants(kinds.rbac_rules())
+    cluster_peering = {g for g in needed if g[1] == "clusterkopfpeerings"}
+    assert cluster_peering
+    assert grants(rules) == needed - cluster_peering
 
 
 def test_values_reach_the_deployment(helm: Path) -> None:

@@ -20,9 +20,8 @@ from hack import controlplane
 from hack.controlplane.components import Layout
 from tests.fixtures.cluster import Kubectl, eventually
 from tests.fixtures.faultproxy import FaultProxy
+from tests.fixtures.operator import CHILD_RESOURCES
 
-CHILD_KINDS = ("configmaps,deployments,services,poddisruptionbudgets,horizontalpodautoscalers,"
-               "ingresses")
 EXPECTED = {"ConfigMap", "Deployment", "Service"}  # of a one-replica HandTracker
 STOP_BUDGET = 5.0  # seconds from SIGTERM to the operator's exit
 
@@ -64,7 +63,7 @@ def create(kubectl: Kubectl, ns: str, names: list[str]) -> None:
 
 
 def child_uids(kubectl: Kubectl, ns: str) -> dict[tuple[str, str], str]:
-    items = kubectl.json("get", CHILD_KINDS, "-n", ns,
+    items = kubectl.json("get", CHILD_RESOURCES, "-n", ns,
                          "-l", "app.kubernetes.io/managed-by=handtracker-operator")["items"]
     return {(i["kind"], i["metadata"]["name"]): i["metadata"]["uid"] for i in items}
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 
 import pytest
-from handtracker_operator import builders, identity, spec
+from handtracker_operator import identity, kinds, spec
 from handtracker_operator.builders import configmap, deployment, hpa, ingress, pdb, service
 
 from tests.fixtures.testdata import REPO_ROOT
@@ -14,7 +14,7 @@ IDENT = identity.Identity("demo", "vision", "u-1", 1, "0.1.0")
 
 
 def build(**raw: object) -> dict:
-    return builders.desired(spec.parse(raw), IDENT)
+    return kinds.desired(spec.parse(raw), IDENT)
 
 
 def test_configmap_is_exactly_the_workload_environment() -> None:
@@ -38,7 +38,7 @@ def test_every_child_is_owned_and_labelled() -> None:
                      networkPolicy={"enabled": True},
                      monitoring={"serviceMonitor": {"enabled": True}},
                      httpRoute={"enabled": True, "parentRefs": [{"name": "gw"}]})
-    assert set(children) == set(builders.KINDS)
+    assert list(children) == list(kinds.CHILD_NAMES)  # in apply order
     for kind, child in children.items():
         assert child is not None, kind
         meta = child["metadata"]

@@ -5,13 +5,13 @@ from __future__ import annotations
 import copy
 
 import pytest
-from handtracker_operator import builders, diff, identity, spec
+from handtracker_operator import diff, identity, kinds, spec
 
 IDENT = identity.Identity("demo", "vision", "u-1", 1, "0.1.0")
 
 
 def desired(**raw: object) -> dict:
-    return builders.desired(spec.parse(raw), IDENT)
+    return kinds.desired(spec.parse(raw), IDENT)
 
 
 def as_live(want: dict) -> dict:
@@ -29,7 +29,7 @@ def as_live(want: dict) -> dict:
 
 
 def test_nothing_exists_creates_required_children() -> None:
-    actions = diff.plan(desired(), dict.fromkeys(builders.KINDS))
+    actions = diff.plan(desired(), dict.fromkeys(kinds.CHILD_NAMES))
     assert [(a.verb, a.kind) for a in actions] == [
         ("create", "ConfigMap"), ("create", "Deployment"), ("create", "Service"),
         ("create", "PodDisruptionBudget"),

@@ -1,0 +1,36 @@
+"""The RBAC rules deploy/ grants are exactly those the kinds registry needs: a kind added
+without its rule (or a rule left behind for a kind removed) fails here. The chart's
+default render is compared with deploy/ object by object in test_chart.py."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import yaml
+from handtracker_operator import kinds
+
+from tests.fixtures.testdata import REPO_ROOT
+
+CLUSTER_ROLE = REPO_ROOT / "deploy" / "rbac" / "clusterrole.yaml"
+
+
+def grants(rules: Iterable[Mapping[str, Any]]) -> set[tuple[str, str, str]]:
+    """(API group, resource, verb) for every combination the rules allow."""
+    return {(group, resource, verb) for rule in rules for group in rule["apiGroups"]
+            for resource in rule["resources"] for verb in rule["verbs"]}
+
+
+def test_deploy_grants_exactly_what_the_kinds_registry_needs() -> None:
+    role = yaml.safe_load(CLUSTER_ROLE.read_text())
+    granted, needed = grants(role["rules"]), grants(kinds.rbac_rules())
+    assert granted - needed == set(), "granted, but no kind needs it"
+    assert needed - granted == set(), "needed by a kind, but not granted"
+
+
+def test_every_child_is_read_watched_and_written_and_no_secret_is_granted() -> None:
+    needed = grants(kinds.rbac_rules())
+    for kind in kinds.CHILDREN:
+        assert {verb for group, resource, verb in needed if resource == kind.plural} == set(
+            kinds.CHILD)
+    assert not {resource for _, resource, _ in needed} & {"secrets", "*"}

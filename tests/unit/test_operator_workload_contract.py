@@ -1,0 +1,64 @@
+"""What the operator writes for the workload is what the workload reads: the variables of
+the ConfigMap (a misspelt one would silently fall back to the workload's default), the
+port, the user the image runs as, and the worker-count rule."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from handtracker_operator import identity, kinds, spec
+from handtracker_operator.builders import configmap, deployment
+from handtracker_workload.config import Settings, cgroup_cpu_limit
+
+from tests.fixtures.testdata import REPO_ROOT
+
+# Every field the ConfigMap carries, away from both sides' defaults, so that a variable
+# the workload does not read shows up as a default where the spec said otherwise.
+FULL = {
+    "ui": {"title": "Shop floor"},
+    "logLevel": "debug",
+    "model": {"complexity": "lite", "maxHands": 4, "minDetectionConfidence": 0.65,
+              "minTrackingConfidence": 0.25},
+    "resources": {"requests": {"cpu": "1"}, "limits": {"cpu": "2500m", "memory": "2Gi"}},
+}
+IDENT = identity.Identity("hands", "ns", "uid-1", 1, "1")
+
+
+def _settings_field(variable: str) -> str:
+    return variable.removeprefix("HANDTRACKER_").lower()
+
+
+def test_every_variable_the_operator_writes_is_read_by_the_workload_with_its_value() -> None:
+    data = configmap.environment(spec.parse(FULL))
+    settings, defaults = Settings.from_env(data), Settings.from_env({})
+    for variable, value in data.items():
+        field = _settings_field(variable)
+        assert hasattr(settings, field), f"{variable}: the workload reads no such variable"
+        read = getattr(settings, field)
+        assert str(read) == value or read == type(read)(value), (variable, value, read)
+        assert read != getattr(defaults, field), f"{variable}: the workload kept its default"
+
+
+def test_the_pod_template_sets_only_variables_the_workload_reads() -> None:
+    template = kinds.desired(spec.parse(FULL), IDENT)["Deployment"]["spec"]["template"]
+    container = template["spec"]["containers"][0]
+    for env in container["env"]:
+        if env["name"].startswith("HANDTRACKER_"):
+            assert hasattr(Settings(), _settings_field(env["name"])), env["name"]
+
+
+def test_port_and_user_match_the_workload_and_its_image() -> None:
+    manifest = kinds.desired(spec.parse(FULL), IDENT)["Deployment"]
+    container = manifest["spec"]["template"]["spec"]["containers"][0]
+    assert container["ports"][0]["containerPort"] == Settings().port == identity.CONTAINER_PORT
+    dockerfile = (REPO_ROOT / "Dockerfile.workload").read_text()
+    assert re.search(rf"^USER {deployment.RUN_AS}:{deployment.RUN_AS}$", dockerfile, re.M)
+
+
+def test_both_sides_count_one_worker_per_started_core_of_the_cpu_limit(tmp_path: Path) -> None:
+    for limit, quota in (("1", 100_000), ("1500m", 150_000), ("2", 200_000), ("250m", 25_000)):
+        (tmp_path / "cpu.max").write_text(f"{quota} 100000\n")
+        operator_side = spec.parse({"resources": {"requests": {"cpu": "100m"},
+                                                  "limits": {"cpu": limit}}}).resources.workers
+        assert operator_side == cgroup_cpu_limit(tmp_path), limit
