@@ -22,6 +22,25 @@ class ApplyFailed(RuntimeError):
         self.detail = detail
 
 
+class ApiError(RuntimeError):
+    """The API server answered a request with an error (kube.py raises it, and its
+    subclasses, so that nothing else needs to know the Kubernetes client)."""
+
+    def __init__(self, status: int, reason: str, message: str = "") -> None:
+        super().__init__(f"{status} {reason}: {message}" if message else f"{status} {reason}")
+        self.status = status
+        self.reason = reason
+        self.message = message or reason
+
+
+class NotFound(ApiError):
+    """404: the object, or its kind (a CRD not installed), does not exist."""
+
+
+class Conflict(ApiError):
+    """409: the object exists already, or was changed since it was read."""
+
+
 class PeeringUnavailable(RuntimeError):
     """HA was asked for, but kopf's peering CRDs are not installed: no replica reconciles
     (kopf pauses too) until they are."""

@@ -98,6 +98,9 @@ HANDTRACKER = Kind(identity.KIND, identity.GROUP, identity.VERSION, identity.PLU
 # route's URL).
 POD = Kind("Pod", "", "v1", "pods", READ)
 GATEWAY = Kind("Gateway", "gateway.networking.k8s.io", "v1", "gateways", READ, optional=True)
+# kopf discovers and watches the CRDs it serves; the operator follows the optional ones.
+CRD = Kind("CustomResourceDefinition", "apiextensions.k8s.io", "v1", "customresourcedefinitions",
+           READ, namespaced=False)
 OTHERS = (
     HANDTRACKER,
     POD,
@@ -107,9 +110,8 @@ OTHERS = (
     Kind("ClusterKopfPeering", "kopf.dev", "v1", "clusterkopfpeerings",
          (*READ, "create", "patch"), namespaced=False),
     Kind("KopfPeering", "kopf.dev", "v1", "kopfpeerings", (*READ, "create", "patch")),
-    # kopf discovers and watches the CRDs it serves and the namespaces it runs in.
-    Kind("CustomResourceDefinition", "apiextensions.k8s.io", "v1", "customresourcedefinitions",
-         READ, namespaced=False),
+    CRD,
+    # kopf watches the namespaces it runs in.
     Kind("Namespace", "", "v1", "namespaces", READ, namespaced=False),
 )
 BY_NAME = {kind.name: kind for kind in (*CHILDREN, *OTHERS)}

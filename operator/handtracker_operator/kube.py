@@ -13,10 +13,9 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import kubernetes
-from kubernetes.client.exceptions import ApiException
 
 from . import identity
-from .errors import ApplyFailed, PeeringUnavailable
+from .errors import ApiError, ApplyFailed, Conflict, NotFound, PeeringUnavailable
 from .events import Event
 from .identity import Identity
 from .kinds import BY_NAME
@@ -80,10 +79,8 @@ class Kube:
         not from the store, since kopf's keep-alives in it are its whole point."""
         try:
             return self._call("GET", _peering_path(namespace, name))
-        except ApiException as exc:
-            if exc.status == 404:
-                return None
-            raise
+        except NotFound:
+            return None
 
     # -- writes ------------------------------------------------------------------------
     def create_peering(self, name: str, namespace: str | None) -> None:
@@ -94,13 +91,12 @@ class Kube:
                              "labels": {identity.MANAGED_BY_LABEL: identity.MANAGER}}}
         try:
             self._call("POST", _peering_path(namespace), body=body)
-        except ApiException as exc:
-            if exc.status == 404:
-                raise PeeringUnavailable(
-                    f"the {kind} CRD (kopf.dev/v1) is not installed; apply "
-                    "deploy/peering/ or run without --peering") from exc
-            if exc.status != 409:  # 409: another replica created it first
-                raise
+        except NotFound as exc:
+            raise PeeringUnavailable(
+                f"the {kind} CRD (kopf.dev/v1) is not installed; apply "
+                "deploy/peering/ or run without --peering") from exc
+        except Conflict:
+            pass  # another replica created it first
 
     def apply(self, kind: str, manifest: Mapping[str, Any],
               manager: str = identity.MANAGER) -> dict[str, Any]:
@@ -113,16 +109,17 @@ class Kube:
                 query=[("fieldManager", manager), ("force", "true")],
                 content_type="application/apply-patch+yaml",
             )
-        except ApiException as exc:
-            raise ApplyFailed(kind, meta["name"], _reason(exc)) from exc
+        except ApiError as exc:
+            raise ApplyFailed(kind, meta["name"], exc.message) from exc
 
     def delete(self, kind: str, namespace: str, name: str) -> None:
         try:
             self._call("DELETE", _path(kind, namespace, name),
                        body={"propagationPolicy": "Background"})
-        except ApiException as exc:
-            if exc.status != 404:
-                raise ApplyFailed(kind, name, _reason(exc)) from exc
+        except NotFound:
+            pass
+        except ApiError as exc:
+            raise ApplyFailed(kind, name, exc.message) from exc
 
     def patch_status(self, namespace: str, name: str,
                      status: Mapping[str, Any]) -> dict[str, Any]:
@@ -187,7 +184,7 @@ class Kube:
         self._count(method, str(response.status))
         data = response.read()
         if not 200 <= response.status < 300:
-            raise ApiException(http_resp=response)
+            raise _error(response.status, str(response.reason), data)
         return json.loads(data) if data else None
 
 
@@ -204,8 +201,11 @@ def _peering_path(namespace: str | None, name: str | None = None) -> str:
     return f"{found.api_prefix}/{found.plural}" + (f"/{name}" if name else "")
 
 
-def _reason(exc: ApiException) -> str:
+def _error(status: int, reason: str, body: bytes) -> ApiError:
+    """The typed error for an answer, with the API server's own message (a Status)."""
     try:
-        return json.loads(exc.body).get("message", str(exc.reason))
-    except (TypeError, ValueError):
-        return f"{exc.status} {exc.reason}"
+        message = str(json.loads(body).get("message") or "")
+    except (TypeError, ValueError, AttributeError):
+        message = ""
+    kind = {404: NotFound, 409: Conflict}.get(status, ApiError)
+    return kind(status, reason, message)

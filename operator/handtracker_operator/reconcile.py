@@ -14,12 +14,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from kubernetes.client.exceptions import ApiException
-
-from . import conditions, diff, events, identity, kinds, spec, status
+from . import conditions, diff, events, gateway, identity, kinds, spec, status
 from .builders import deployment
 from .conflicts import Conflicts
-from .errors import ApplyFailed, InvalidSpec
+from .errors import ApiError, ApplyFailed, InvalidSpec, NotFound
 from .kube import Kube
 from .metrics import Metrics
 from .store import Store
@@ -121,8 +119,8 @@ class Reconciler:
             if action.drift:
                 self.metrics.drift.labels(action.kind).inc()
             log.info("%s for HandTracker %s/%s", action.describe(), namespace, name)
-        gateways = {(ns, name): self.store.get("Gateway", ns, name) for ns, name, _ in
-                    (status.parent_key(ref, ident) for ref in parsed.http_route.parent_refs)}
+        gateways = gateway.parents(parsed, ident,
+                                   lambda ns, gw: self.store.get(kinds.GATEWAY.name, ns, gw))
         conflict = self.conflicts.current(ident)
         derived = status.derive(parsed, ident, observed, self.store.pods(ident), error,
                                 missing, gateways, conflict.message if conflict else "")
@@ -191,14 +189,12 @@ class Reconciler:
             try:
                 self._applied(identity.KIND,
                               self.kube.patch_status(ident.namespace, ident.name, new))
-            except ApiException as exc:
-                if exc.status == 404:
-                    return False
-                raise
+            except NotFound:
+                return False
         for event in events.derive(actions, old.get("conditions"), new["conditions"]):
             try:
                 self.kube.post_event(ident, event)
-            except ApiException as exc:  # an event is best effort, never a reconcile failure
+            except ApiError as exc:  # an event is best effort, never a reconcile failure
                 log.warning("Failed to post event %s: %s", event.reason, exc.reason)
         return changed
 

@@ -7,9 +7,10 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from . import gateway
 from .conditions import CONFLICTING_WRITER, Condition
 from .identity import Identity
-from .spec import HandTrackerSpec, ParentRef
+from .spec import HandTrackerSpec
 
 # Container waiting reasons (pkg/kubelet/images, kuberuntime and cri-api errors) that mean
 # the pod will not become ready by itself, and the reason reported for each. A failure the
@@ -185,9 +186,10 @@ def derive(
         )
         ready_cond = Condition("Ready", "False", reason, degraded.message or avail.message)
 
-    route = route_condition(spec, ident, observed.get("HTTPRoute"), "HTTPRoute" in missing)
+    route = gateway.route_condition(spec, ident, observed.get("HTTPRoute"),
+                                    "HTTPRoute" in missing)
     extra = [c for c in (route, _monitor_condition(spec, "ServiceMonitor" in missing)) if c]
-    url = (route_url(spec, ident, observed.get("HTTPRoute"), gateways or {})
+    url = (gateway.route_url(spec, ident, observed.get("HTTPRoute"), gateways or {})
            or _external_url(observed.get("Ingress")) or internal_url(spec, ident))
     return Derived(
         conditions=(ready_cond, avail, progressing, degraded, *extra),
@@ -260,77 +262,6 @@ def _external_url(ingress: Mapping[str, Any] | None) -> str:
     path = ((rule.get("http") or {}).get("paths") or [{}])[0].get("path", "/")
     scheme = "https" if spec.get("tls") else "http"
     return f"{scheme}://{host}{'' if path == '/' else path}"
-
-
-def parent_key(spec_ref: ParentRef, ident: Identity) -> tuple[str, str, str]:
-    return (spec_ref.namespace or ident.namespace, spec_ref.name, spec_ref.section_name)
-
-
-def _accepted(route: Mapping[str, Any] | None, ident: Identity
-              ) -> dict[tuple[str, str, str], Mapping[str, Any]]:
-    """(namespace, name, sectionName) of each parent in the route's status -> its
-    Accepted condition."""
-    found = {}
-    for parent in ((route or {}).get("status") or {}).get("parents") or ():
-        ref = parent.get("parentRef") or {}
-        key = (ref.get("namespace") or ident.namespace, ref.get("name", ""),
-               ref.get("sectionName", ""))
-        cond = next((c for c in parent.get("conditions") or () if c.get("type") == "Accepted"),
-                    None)
-        if cond is not None:
-            found[key] = cond
-    return found
-
-
-def route_condition(spec: HandTrackerSpec, ident: Identity, route: Mapping[str, Any] | None,
-                    crd_missing: bool) -> Condition | None:
-    """Whether every Gateway named in spec.httpRoute.parentRefs accepted the route."""
-    if not spec.http_route.enabled:
-        return None
-    if crd_missing:
-        return Condition("HTTPRouteAccepted", "False", "GatewayAPIMissing",
-                         "the HTTPRoute CRD (gateway.networking.k8s.io/v1) is not installed")
-    if route is None:
-        return Condition("HTTPRouteAccepted", "Unknown", "Pending", "the HTTPRoute is not made yet")
-    accepted = _accepted(route, ident)
-    refused, waiting = [], []
-    for ref in spec.http_route.parent_refs:
-        key = parent_key(ref, ident)
-        where = f"Gateway {key[0]}/{key[1]}" + (f" listener {key[2]}" if key[2] else "")
-        cond = accepted.get(key)
-        if cond is None:
-            waiting.append(where)
-        elif cond.get("status") != "True":
-            refused.append(f"{where}: {cond.get('reason', '')}: {cond.get('message', '')}")
-    if refused:
-        return Condition("HTTPRouteAccepted", "False", "NotAccepted", "; ".join(refused))
-    if waiting:
-        return Condition("HTTPRouteAccepted", "Unknown", "Pending",
-                         "no answer yet from " + ", ".join(waiting))
-    return Condition("HTTPRouteAccepted", "True", "Accepted",
-                     f"accepted by {len(spec.http_route.parent_refs)} parent(s)")
-
-
-def route_url(spec: HandTrackerSpec, ident: Identity, route: Mapping[str, Any] | None,
-              gateways: Mapping[tuple[str, str], Mapping[str, Any] | None]) -> str:
-    """http://<host><path> through the first parent that accepted the route: the route's
-    first exact hostname, else that Gateway's first address."""
-    if not spec.http_route.enabled or route is None:
-        return ""
-    accepted = _accepted(route, ident)
-    path = "" if spec.http_route.path == "/" else spec.http_route.path
-    for ref in spec.http_route.parent_refs:
-        key = parent_key(ref, ident)
-        if (accepted.get(key) or {}).get("status") != "True":
-            continue
-        host = next((h for h in spec.http_route.hostnames if not h.startswith("*")), "")
-        if not host:
-            gateway = gateways.get(key[:2]) or {}
-            addresses = (gateway.get("status") or {}).get("addresses") or ()
-            host = next((a.get("value", "") for a in addresses if a.get("value")), "")
-        if host:
-            return f"http://{host}{path}"
-    return ""
 
 
 def _monitor_condition(spec: HandTrackerSpec, crd_missing: bool) -> Condition | None:

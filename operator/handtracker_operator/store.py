@@ -206,16 +206,11 @@ class Store:
         with self._lock:
             return kind not in self._unserved
 
-    def routes_to(self, namespace: str, gateway: str) -> set[tuple[str, str]]:
-        """The HandTrackers whose HTTPRoute names this Gateway as a parent."""
+    def objects(self, kind: str) -> list[Obj]:
+        """A copy of every object of `kind`."""
         with self._lock:
-            routes = [(k, e) for k, e in self._objects.items() if k[0] == "HTTPRoute"]
-        found = set()
-        for key, entry in routes:
-            for ref in (entry.decode().get("spec") or {}).get("parentRefs") or ():
-                if ref.get("name") == gateway and ref.get("namespace", key[1]) == namespace:
-                    found.add((key[1], entry.instance))
-        return found
+            entries = [e for k, e in self._objects.items() if k[0] == kind]
+        return [entry.decode() for entry in entries]
 
     def keys(self, kind: str) -> list[tuple[str, str]]:
         """(namespace, name) of every object of `kind`."""

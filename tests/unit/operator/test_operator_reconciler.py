@@ -13,12 +13,11 @@ from typing import Any
 import pytest
 from handtracker_operator import conflicts, identity
 from handtracker_operator.conflicts import Conflicts
-from handtracker_operator.errors import ApplyFailed
+from handtracker_operator.errors import ApplyFailed, NotFound
 from handtracker_operator.events import Event
 from handtracker_operator.metrics import Metrics
 from handtracker_operator.reconcile import Reconciler
 from handtracker_operator.store import Store
-from kubernetes.client.exceptions import ApiException
 
 
 class FakeKube:
@@ -80,7 +79,7 @@ class FakeKube:
     def patch_status(self, namespace: str, name: str,
                      status: Mapping[str, Any]) -> dict[str, Any]:
         if self.status_gone:
-            raise ApiException(status=404, reason="Not Found")
+            raise NotFound(404, "Not Found")
         self.writes.append(("status", identity.KIND, name))
         obj = copy.deepcopy(self.objects[(identity.KIND, namespace, name)])
         obj["status"] = {**obj.get("status", {}), **copy.deepcopy(dict(status))}
