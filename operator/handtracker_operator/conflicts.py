@@ -53,9 +53,10 @@ class Conflict:
                 f"{BACKOFF.cap:.0f} s (check for a second operator instance with other "
                 "settings, or a script editing it)")
 
-    def retry_in(self, rand: Callable[[], float] | None = None) -> float:
-        failures = self.reverts - THRESHOLD + 1
-        return BACKOFF.delay(failures, rand) if rand else BACKOFF.delay(failures)
+    def retry_in(self) -> float:
+        """Seconds until the HandTracker's next reconcile: doubling with each revert
+        past the threshold, up to the cap, jittered."""
+        return BACKOFF.delay(self.reverts - THRESHOLD + 1)
 
 
 def writer_of(live: Mapping[str, Any], me: str) -> str:
