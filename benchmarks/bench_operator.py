@@ -26,9 +26,7 @@ import math
 import os
 import random
 import signal
-import socket
 import statistics
-import subprocess
 import sys
 import threading
 import time
@@ -40,12 +38,6 @@ from procstat import cpu_seconds  # beside this script
 
 ROOT = Path(__file__).resolve().parents[1]
 PODS_PER_NODE = 100  # kwok nodes allow 110
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Sampler(threading.Thread):
@@ -105,9 +97,12 @@ def main() -> None:
 
     sys.path.insert(0, str(ROOT))
     import kubernetes
+    from handtracker_operator import identity
 
-    from hack import children, controlplane
+    from hack import controlplane
     from hack.controlplane import nodes
+    from tests.support.manifests import handtracker
+    from tests.support.operator import OperatorProcess, with_operator_path
 
     cluster = controlplane.ensure_up()
 
@@ -128,14 +123,12 @@ def main() -> None:
                 *[f"node/{n}" for n in extra])
     ns = f"bench-{uuid.uuid4().hex[:6]}"
     kubectl("create", "namespace", ns)
-    env = cluster.env()
-    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), str(ROOT / "operator")])
-    metrics_port = free_port()
-    proc = children.start(
-        [sys.executable, "-m", "handtracker_operator", "-n", ns,
-         "--liveness", f"http://127.0.0.1:{free_port()}/healthz",
-         "--metrics-port", str(metrics_port), "--resync-seconds", str(args.resync_seconds)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    operator = OperatorProcess(with_operator_path(cluster.env()), Path(os.devnull), ("-n", ns),
+                               resync_seconds=args.resync_seconds)
+    operator.start()
+    metrics_port = operator.metrics_port
+    proc = operator.proc
+    assert proc is not None
     sampler = Sampler(proc.pid)
     sampler.start()
     try:
@@ -143,12 +136,10 @@ def main() -> None:
 
         def create(i: int) -> None:
             custom.create_namespaced_custom_object(
-                "handtracking.dev", "v1alpha1", ns, "handtrackers",
-                {"apiVersion": "handtracking.dev/v1alpha1", "kind": "HandTracker",
-                 "metadata": {"name": f"ht-{i}"},
-                 # Small requests: each fake node has 4 CPUs.
-                 "spec": {"replicas": 1, "resources": {
-                     "requests": {"cpu": "10m", "memory": "16Mi"}}}})
+                identity.GROUP, identity.VERSION, ns, identity.PLURAL,
+                # Small requests: each fake node has 4 CPUs.
+                handtracker(f"ht-{i}", replicas=1,
+                            resources={"requests": {"cpu": "10m", "memory": "16Mi"}}))
 
         # Where the CPU goes while the HandTrackers converge: the operator against the
         # control plane's own processes (the machine has 2 cores in all).
@@ -221,7 +212,7 @@ def main() -> None:
         after, m1, idle_end = versions(), scrape(metrics_port), time.monotonic()
     finally:
         sampler.stop.set()
-        children.stop([proc], grace=60)
+        operator.stop()
         kubectl("delete", "namespace", ns, "--wait=false")
         if extra:
             kubectl("delete", "node", *extra, "--wait=false")

@@ -20,8 +20,6 @@ import datetime
 import json
 import os
 import signal
-import socket
-import subprocess
 import sys
 import threading
 import time
@@ -33,12 +31,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 NODE_PROGRAMS = ("containerd", "kubelet", "kube-proxy", "metrics-server", "socat",
                  "containerd-shim-runc-v2")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def rss_by_program() -> dict[str, float]:
@@ -107,8 +99,10 @@ def row(figure: str, measured: str, target: str, ok: bool | None) -> None:
 def main() -> None:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     sys.path.insert(0, str(ROOT))
-    from hack import children, controlplane, images
+    from hack import controlplane, images
     from hack.controlplane import realnode
+    from tests.support.manifests import handtracker
+    from tests.support.operator import OperatorProcess, with_operator_path
 
     started = time.monotonic()
     cluster = controlplane.ensure_up()
@@ -128,18 +122,14 @@ def main() -> None:
     kubectl("apply", "--server-side", "--force-conflicts", "-k", str(ROOT / "crds"))
     ns = f"bench-{uuid.uuid4().hex[:6]}"
     kubectl("create", "namespace", ns)
-    env = cluster.env()
-    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), str(ROOT / "operator")])
-    operator = children.start(
-        [sys.executable, "-m", "handtracker_operator", "-n", ns,
-         "--liveness", f"http://127.0.0.1:{free_port()}/healthz", "--metrics-port", "0"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    operator = OperatorProcess(with_operator_path(cluster.env()), Path(os.devnull), ("-n", ns),
+                               resync_seconds=120)
+    operator.start()
     try:
         spec = {"image": images.WORKLOAD_IMAGE, "replicas": 2,
                 "resources": {"requests": {"cpu": "100m", "memory": "256Mi"}},
                 **realnode.placement()}
-        manifest = {"apiVersion": "handtracking.dev/v1alpha1", "kind": "HandTracker",
-                    "metadata": {"name": "bench"}, "spec": spec}
+        manifest = handtracker("bench", **spec)
         before_pods = rss_by_program()
         created = time.monotonic()
         kubectl("apply", "-n", ns, "-f", "-", input=json.dumps(manifest))
@@ -184,7 +174,7 @@ def main() -> None:
         prober.stop.set()
         prober.join()
     finally:
-        children.stop([operator], grace=30)
+        operator.stop()
         kubectl("delete", "namespace", ns, "--wait=false")
 
     print(f"\nReal node {realnode.NODE_NAME}: one run, 2 workload pods (1 worker each)\n")

@@ -40,7 +40,6 @@ import random
 import socket
 import statistics
 import struct
-import subprocess
 import sys
 import tempfile
 import threading
@@ -58,8 +57,8 @@ sys.path[:0] = [str(REPO), str(REPO / "workload")]
 from handtracker_workload import bundle  # noqa: E402
 from handtracker_workload.config import Settings  # noqa: E402
 
-from hack import children  # noqa: E402
-from tests.fixtures.testdata import testdata_dir  # noqa: E402
+from tests.support.testdata import testdata_dir  # noqa: E402
+from tests.support.workload import WorkloadProcess  # noqa: E402
 
 ORDINARY = "mpsamples_hand_thumb_up.jpg"  # 640x521, one hand
 CORES = len(os.sched_getaffinity(0))
@@ -211,43 +210,16 @@ def alternate(floors: list[InProcess], server: Server, request: bytes, concurren
 # ---------------------------------------------------------------- the server
 
 
-class Server:
-    """`python -m handtracker_workload` on a free port, or with `command` another
-    server (the seed app) run the same way."""
+class Server(WorkloadProcess):
+    """The shared launcher (tests/support/workload.py) with the benchmark's own client:
+    http.client, optionally on a connection the caller keeps."""
 
     def __init__(self, bundle_dir: Path, command: list[str] | None = None, **env: str) -> None:
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            self.port = sock.getsockname()[1]
         fd, name = tempfile.mkstemp(prefix="bench-server-", suffix=".log")
         os.close(fd)
-        self.log = Path(name)
-        full_env = {**os.environ, "PYTHONPATH": os.pathsep.join(
-                        [str(REPO / "workload"), str(REPO / "benchmarks"), str(REPO)]),
-                    "HANDTRACKER_MODEL_BUNDLE_DIR": str(bundle_dir), "GLOG_minloglevel": "2",
-                    **env}  # fmt: skip
-        command = command or [sys.executable, "-m", "handtracker_workload"]
-        self.ready_path = "/readyz" if "handtracker_workload" in command else None
-        with self.log.open("wb") as sink:
-            self.process = children.start(
-                [*command, "--bind", f"127.0.0.1:{self.port}"],
-                env=full_env, stdout=sink, stderr=subprocess.STDOUT,
-            )  # fmt: skip
-        deadline = time.time() + 90
-        while len(self.workers()) < int(env.get("HANDTRACKER_WORKERS", CORES)) or not all(
-            self._ready() for _ in range(20)
-        ):
-            if time.time() > deadline or self.process.poll() is not None:
-                raise RuntimeError(self.log.read_text())
-            time.sleep(0.2)
-
-    def _ready(self) -> bool:
-        try:
-            if self.ready_path is None:  # the seed app has no probe: any answer will do
-                return self.request("GET", "/")[0] in (200, 404)
-            return self.request("GET", self.ready_path)[0] == 200
-        except OSError:
-            return False
+        super().__init__(bundle_dir, Path(name), {"GLOG_minloglevel": "2", **env}, command,
+                         python_path=(REPO / "benchmarks", REPO))
+        self.start()
 
     def request(self, method: str, path: str, body: bytes = b"", conn=None) -> tuple[int, bytes]:
         own = conn is None
@@ -260,15 +232,8 @@ class Server:
             conn.close()
         return response.status, data
 
-    def workers(self) -> list[int]:
-        listing = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
-        try:
-            return [int(pid) for pid in listing.read_text().split()]
-        except OSError:
-            return []
-
-    def stop(self) -> None:
-        children.stop([self.process], grace=30)
+    def stop(self, grace: float = 30) -> None:
+        super().stop(grace)
         self.log.unlink()
 
 

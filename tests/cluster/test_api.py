@@ -12,7 +12,8 @@ import pytest
 from hack.controlplane import realnode
 from hack.controlplane.network import NODE_IP
 from tests.cluster import manifests
-from tests.fixtures.cluster import Kubectl, KubectlError, eventually
+from tests.fixtures.cluster import Kubectl, KubectlError
+from tests.support.waiting import eventually
 
 
 def test_readyz_is_ok(kubectl: Kubectl) -> None:

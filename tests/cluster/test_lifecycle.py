@@ -20,7 +20,7 @@ import pytest
 
 from hack import controlplane
 from hack.controlplane.paths import REPO_ROOT
-from tests.fixtures.cluster import eventually
+from tests.support.waiting import eventually
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:

@@ -10,7 +10,7 @@ import pytest
 
 from hack.controlplane.cluster import ClusterError, wait_for
 from hack.controlplane.processes import ProcessRecord, is_running, spawn, stop
-from tests.fixtures.cluster import eventually
+from tests.support.waiting import eventually
 
 SLEEPER = [sys.executable, "-c", "import time; time.sleep(120)"]
 # Ignores SIGTERM, like a component stuck in its shutdown.

@@ -7,7 +7,8 @@ import time
 import pytest
 
 from tests.cluster import manifests
-from tests.fixtures.cluster import Kubectl, KubectlError, eventually
+from tests.fixtures.cluster import Kubectl, KubectlError
+from tests.support.waiting import eventually
 
 
 def test_deployment_reaches_three_available_replicas(namespace: str, kubectl: Kubectl) -> None:

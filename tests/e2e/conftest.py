@@ -18,7 +18,7 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 
 from tests.e2e.uiserver import serving
-from tests.fixtures.testdata import REPO_ROOT
+from tests.support.repo import REPO_ROOT
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")

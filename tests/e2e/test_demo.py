@@ -24,9 +24,10 @@ import pytest
 from hack import controlplane, images
 from hack.controlplane import realnode
 from hack.controlplane.processes import start_ticks
-from tests.fixtures.cluster import Kubectl, eventually
-from tests.fixtures.testdata import REPO_ROOT
-from tests.fixtures.workload_server import free_port
+from tests.fixtures.cluster import Kubectl
+from tests.support.net import free_port
+from tests.support.repo import REPO_ROOT
+from tests.support.waiting import eventually
 
 pytestmark = [pytest.mark.slow, pytest.mark.cluster]
 

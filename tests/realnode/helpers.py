@@ -15,8 +15,10 @@ import requests
 
 from hack import images
 from hack.controlplane import realnode
-from tests.fixtures.cluster import Kubectl, KubectlError, eventually
+from tests.fixtures.cluster import Kubectl, KubectlError
 from tests.fixtures.operator import condition, get
+from tests.support.manifests import handtracker
+from tests.support.waiting import eventually
 
 # Small requests, so several HandTrackers and a rollout's surge pod fit on one 2-core node.
 SMALL = {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"cpu": "1", "memory": "1Gi"}}
@@ -27,8 +29,7 @@ def tracker(name: str, **spec: Any) -> dict[str, Any]:
     body: dict[str, Any] = {"image": images.WORKLOAD_IMAGE, "replicas": 1, "resources": SMALL}
     body.update(realnode.placement())
     body.update(spec)
-    return {"apiVersion": "handtracking.dev/v1alpha1", "kind": "HandTracker",
-            "metadata": {"name": name}, "spec": body}
+    return handtracker(name, **body)
 
 
 def on_real_node(manifest: dict[str, Any]) -> dict[str, Any]:

@@ -6,9 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 from tests.fixtures.argocd import INTERPRETERS, Health, health
-from tests.fixtures.cluster import Kubectl, eventually
+from tests.fixtures.cluster import Kubectl
 from tests.fixtures.operator import apply, get, wait_stable
 from tests.realnode.helpers import tracker
+from tests.support.waiting import eventually
 
 
 def _health_becomes(kubectl: Kubectl, ns: str, name: str, status: str, reason: str,

@@ -12,9 +12,10 @@ import yaml
 from hack import images
 from hack.controlplane import realnode
 from tests.fixtures.chart import CHART, helm_run
-from tests.fixtures.cluster import Kubectl, eventually
+from tests.fixtures.cluster import Kubectl
 from tests.fixtures.operator import apply, wait_condition
 from tests.realnode.helpers import gone, pods, tracker
+from tests.support.waiting import eventually
 
 
 def _values(folder: Path, watched: str) -> Path:

@@ -14,9 +14,10 @@ import yaml
 
 from hack import images
 from hack.controlplane import realnode
-from tests.fixtures.cluster import Kubectl, eventually
+from tests.fixtures.cluster import Kubectl
 from tests.fixtures.operator import ROOT, apply, wait_condition
 from tests.realnode.helpers import Prober, container_pid, gone, pods, service_url, tracker
+from tests.support.waiting import eventually
 
 
 def _replicas(kubectl: Kubectl, ns: str, name: str) -> int:

@@ -12,7 +12,7 @@ from typing import Any
 import requests
 
 from hack import images
-from tests.fixtures.cluster import Kubectl, KubectlError, eventually
+from tests.fixtures.cluster import Kubectl, KubectlError
 from tests.fixtures.operator import apply, wait_condition, wait_stable
 from tests.realnode.helpers import (
     Prober,
@@ -23,6 +23,7 @@ from tests.realnode.helpers import (
     tracker,
     warning_reasons,
 )
+from tests.support.waiting import eventually
 
 
 def _proc_status(pid: int) -> dict[str, str]:

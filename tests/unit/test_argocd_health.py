@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from tests.fixtures.argocd import HEALTH, INTERPRETERS, ROOT, Health, health, lua_literal
+from tests.support.manifests import handtracker
 
 
 def cond(type_: str, status: str, reason: str, message: str = "") -> dict[str, Any]:
@@ -21,9 +22,9 @@ def body(*conditions: dict[str, Any], generation: int = 3, observed: int | None 
     status: dict[str, Any] = {"conditions": list(conditions)}
     if observed is not None:
         status["observedGeneration"] = observed
-    return {"apiVersion": "handtracking.dev/v1alpha1", "kind": "HandTracker",
+    return {**handtracker("hands", replicas=2),
             "metadata": {"name": "hands", "namespace": "shop", "generation": generation},
-            "spec": {"replicas": 2}, "status": status}
+            "status": status}
 
 
 SERVING = cond("Ready", "True", "Available", "2 of 2 replicas available")

@@ -11,8 +11,8 @@ from pathlib import Path
 
 from hack import children
 from hack.controlplane.processes import start_ticks
-from tests.fixtures.cluster import eventually
-from tests.fixtures.testdata import REPO_ROOT
+from tests.support.repo import REPO_ROOT
+from tests.support.waiting import eventually
 
 # A child that ignores SIGTERM and has a child of its own (as a gunicorn master has).
 STUBBORN = ["bash", "-c", "trap '' TERM; sleep 300 & echo $!; wait"]

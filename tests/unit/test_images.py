@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from hack.images import inputs, mirror
+from tests.support.repo import REPO_ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = REPO_ROOT
 DOCKERFILES = ["Dockerfile.operator", "Dockerfile.workload"]
 
 

@@ -13,7 +13,9 @@ from typing import Any
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.repo import REPO_ROOT
+
+ROOT = REPO_ROOT
 MONITORING = ROOT / "deploy" / "monitoring"
 RULE = MONITORING / "prometheusrule.yaml"
 DASHBOARD = MONITORING / "handtracker-dashboard.json"

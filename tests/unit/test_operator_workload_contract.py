@@ -11,7 +11,7 @@ from handtracker_operator import identity, kinds, spec
 from handtracker_operator.builders import configmap, deployment
 from handtracker_workload.config import Settings, cgroup_cpu_limit
 
-from tests.fixtures.testdata import REPO_ROOT
+from tests.support.repo import REPO_ROOT
 
 # Every field the ConfigMap carries, away from both sides' defaults, so that a variable
 # the workload does not read shows up as a default where the spec said otherwise.

@@ -13,7 +13,9 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.repo import REPO_ROOT
+
+ROOT = REPO_ROOT
 DOCKERFILES = ["Dockerfile.operator", "Dockerfile.workload"]
 
 

@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
-from tests.fixtures.cluster import Kubectl, eventually
+from tests.fixtures.cluster import Kubectl
 from tests.fixtures.operator import OperatorProcess, apply, condition, events, example, get
+from tests.support.waiting import eventually
 
 # The measurement window, after the conflict is reported, and the most writes to the
 # Deployment a minute that count as backing off (at full speed: over 1000 a minute).

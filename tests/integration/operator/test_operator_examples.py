@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from tests.fixtures.cluster import KubectlError, eventually
+from tests.fixtures.cluster import KubectlError
 from tests.fixtures.operator import (
     ROOT,
     apply,
@@ -17,6 +17,8 @@ from tests.fixtures.operator import (
     wait_condition,
     wait_stable,
 )
+from tests.support.manifests import handtracker
+from tests.support.waiting import eventually
 
 OURS = {"app.kubernetes.io/name", "app.kubernetes.io/instance", "app.kubernetes.io/component",
         "app.kubernetes.io/part-of", "app.kubernetes.io/managed-by", "app.kubernetes.io/version"}
@@ -146,8 +148,7 @@ INVALID = [
 
 @pytest.mark.parametrize(("spec", "field"), INVALID, ids=[f for _, f in INVALID])
 def test_invalid_specs_are_refused_naming_the_field(kubectl, namespace, spec, field) -> None:
-    manifest = {"apiVersion": "handtracking.dev/v1alpha1", "kind": "HandTracker",
-                "metadata": {"name": "bad"}, "spec": spec}
+    manifest = handtracker("bad", **spec)
     with pytest.raises(KubectlError) as err:
         apply(kubectl, namespace, manifest)
     assert field in err.value.stderr, err.value.stderr
@@ -155,11 +156,8 @@ def test_invalid_specs_are_refused_naming_the_field(kubectl, namespace, spec, fi
 
 
 def test_what_the_schema_cannot_check_is_invalid_spec(kubectl, namespace, operator) -> None:
-    apply(kubectl, namespace, {
-        "apiVersion": "handtracking.dev/v1alpha1", "kind": "HandTracker",
-        "metadata": {"name": "odd"},
-        "spec": {"resources": {"requests": {"cpu": "2"}, "limits": {"cpu": "1"}}},
-    })
+    apply(kubectl, namespace, handtracker(
+        "odd", resources={"requests": {"cpu": "2"}, "limits": {"cpu": "1"}}))
     ht = wait_condition(kubectl, namespace, "odd", status="False", reason="InvalidSpec")
     assert "spec.resources.requests.cpu" in ht["status"]["conditions"][0]["message"]
     assert children(kubectl, namespace, "odd") == {}

@@ -18,9 +18,11 @@ from handtracker_operator.settings import DEFAULT_API_QPS
 
 from hack import controlplane
 from hack.controlplane.components import Layout
-from tests.fixtures.cluster import Kubectl, eventually
+from tests.fixtures.cluster import Kubectl
 from tests.fixtures.faultproxy import FaultProxy
 from tests.fixtures.operator import CHILD_RESOURCES
+from tests.support.manifests import handtracker
+from tests.support.waiting import eventually
 
 EXPECTED = {"ConfigMap", "Deployment", "Service"}  # of a one-replica HandTracker
 STOP_BUDGET = 5.0  # seconds from SIGTERM to the operator's exit
@@ -55,10 +57,8 @@ def create(kubectl: Kubectl, ns: str, names: list[str]) -> None:
     """One small pod each, so that the fake nodes hold them all; one kubectl call."""
     kubectl("apply", "-n", ns, "-f", "-", input=json.dumps({
         "apiVersion": "v1", "kind": "List", "items": [
-            {"apiVersion": "handtracking.dev/v1alpha1", "kind": "HandTracker",
-             "metadata": {"name": name},
-             "spec": {"replicas": 1,
-                      "resources": {"requests": {"cpu": "10m", "memory": "32Mi"}}}}
+            handtracker(name, replicas=1,
+                        resources={"requests": {"cpu": "10m", "memory": "32Mi"}})
             for name in names]}))
 
 

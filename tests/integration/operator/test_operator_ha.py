@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.fixtures.cluster import Kubectl, eventually
+from tests.fixtures.cluster import Kubectl
 from tests.fixtures.operator import (
     PEERING_CRDS,
     OperatorProcess,
@@ -18,6 +18,7 @@ from tests.fixtures.operator import (
     example,
     wait_condition,
 )
+from tests.support.waiting import eventually
 
 TRACKERS = 24
 WRITES = ("PATCH", "POST", "DELETE", "PUT")

@@ -16,18 +16,20 @@ from typing import Any
 
 import pytest
 import yaml
+from handtracker_operator import identity
 
 from hack.tools import crds
-from tests.fixtures.cluster import Kubectl, KubectlError, eventually
+from tests.fixtures.cluster import Kubectl, KubectlError
 from tests.fixtures.operator import EXAMPLES, apply, condition, get, wait_condition
+from tests.support.manifests import handtracker
+from tests.support.waiting import eventually
 
 MONITOR_CRD = ("servicemonitors.monitoring.coreos.com",)
 SMALL = {"replicas": 1, "resources": {"requests": {"cpu": "10m", "memory": "32Mi"}}}
 
 
 def tracker(name: str, **spec: Any) -> dict[str, Any]:
-    return {"apiVersion": "handtracking.dev/v1alpha1", "kind": "HandTracker",
-            "metadata": {"name": name}, "spec": {**SMALL, **spec}}
+    return handtracker(name, **{**SMALL, **spec})
 
 
 def wait_reason(kubectl: Kubectl, ns: str, type_: str, reason: str | None,
@@ -149,8 +151,8 @@ def test_an_hpa_scales_the_handtracker_itself(kubectl: Kubectl, namespace: str,
     kubectl.apply({
         "apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
         "metadata": {"name": "hands-by-user"},
-        "spec": {"scaleTargetRef": {"apiVersion": "handtracking.dev/v1alpha1",
-                                    "kind": "HandTracker", "name": "hands"},
+        "spec": {"scaleTargetRef": {"apiVersion": identity.API_VERSION,
+                                    "kind": identity.KIND, "name": "hands"},
                  # Below minReplicas the HPA scales up before it needs any metric.
                  "minReplicas": 3, "maxReplicas": 4,
                  "metrics": [{"type": "Resource", "resource": {
@@ -166,8 +168,8 @@ def test_an_hpa_scales_the_handtracker_itself(kubectl: Kubectl, namespace: str,
     eventually(scaled, timeout=90, interval=1, message="the HPA scaled the HandTracker to 3")
     hpas = kubectl.json("get", "hpa", "-n", namespace)["items"]
     assert [h["metadata"]["name"] for h in hpas] == ["hands-by-user"]
-    scale = json.loads(kubectl("get", "--raw", f"/apis/handtracking.dev/v1alpha1/namespaces/"
-                               f"{namespace}/handtrackers/hands/scale"))
+    scale = json.loads(kubectl("get", "--raw", f"/apis/{identity.API_VERSION}/namespaces/"
+                               f"{namespace}/{identity.PLURAL}/hands/scale"))
     assert scale["status"]["replicas"] == 3
     assert scale["status"]["selector"] == (
         "app.kubernetes.io/name=handtracker,app.kubernetes.io/instance=hands")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import time
 
-from tests.fixtures.cluster import eventually
 from tests.fixtures.operator import (
     apply,
     children,
@@ -16,6 +15,7 @@ from tests.fixtures.operator import (
     wait_condition,
     wait_stable,
 )
+from tests.support.waiting import eventually
 
 
 def patch_spec(kubectl, namespace: str, spec: dict) -> None:

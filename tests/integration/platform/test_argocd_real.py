@@ -6,13 +6,14 @@ from __future__ import annotations
 from typing import Any
 
 from tests.fixtures.argocd import INTERPRETERS, Health, health
-from tests.fixtures.cluster import Kubectl, eventually
+from tests.fixtures.cluster import Kubectl
 from tests.fixtures.operator import apply, example, get, wait_condition
+from tests.support.manifests import handtracker
+from tests.support.waiting import eventually
 
 
 def tracker(name: str, **spec: Any) -> dict[str, Any]:
-    return {"apiVersion": "handtracking.dev/v1alpha1", "kind": "HandTracker",
-            "metadata": {"name": name}, "spec": {"replicas": 1, **spec}}
+    return handtracker(name, **{"replicas": 1, **spec})
 
 
 def assert_health(kubectl: Kubectl, namespace: str, name: str, status: str,

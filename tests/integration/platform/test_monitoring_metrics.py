@@ -16,8 +16,9 @@ import yaml
 from tests.fixtures.cluster import Kubectl
 from tests.fixtures.operator import apply, example, wait_condition
 from tests.fixtures.workload_server import running_server
+from tests.support.repo import REPO_ROOT
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = REPO_ROOT
 MONITORING = ROOT / "deploy" / "monitoring"
 NAME = re.compile(r"\b((?:handtracker|kube)_[a-z0-9_]+)\b")
 # Replica and pod readiness are Kubernetes' own state, which the workload and operator

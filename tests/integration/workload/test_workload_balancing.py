@@ -20,10 +20,6 @@ pytestmark = [pytest.mark.slow]
 TRIALS = 20
 
 
-def _workers(pid: int) -> list[int]:
-    return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-
-
 def _holder(workers: list[int], server_port: int, client_port: int) -> int | None:
     """The worker process holding the server end of the connection from client_port."""
     inodes = set()
@@ -69,7 +65,7 @@ def server(start_server):
 def test_two_clients_connecting_together_get_one_worker_each(server) -> None:
     # Plain gthread puts both on one worker about half the time (about 10 of 20).
     port = urlsplit(server.url).port
-    workers = _workers(server.process.pid)
+    workers = server.workers()
     assert len(workers) == 2
     spread = 0
     for _ in range(TRIALS):
@@ -104,7 +100,7 @@ def _landmarks_by_worker(log: Path) -> Counter:
 @pytest.mark.photos
 def test_requests_of_connections_piled_on_one_worker_spread_to_the_other(server, hands_dir):
     port = urlsplit(server.url).port
-    busy, idle = _workers(server.process.pid)
+    busy, idle = server.workers()
     os.kill(idle, signal.SIGSTOP)  # `idle` cannot accept: every connection lands on `busy`
     try:
         conns = _connect_together(port, 16)

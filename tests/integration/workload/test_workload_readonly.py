@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.fixtures.testdata import REPO_ROOT
-from tests.fixtures.workload_server import free_port
+from tests.support.net import free_port
+from tests.support.repo import REPO_ROOT
 
 pytestmark = [pytest.mark.photos, pytest.mark.slow]
 

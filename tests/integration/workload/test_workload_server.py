@@ -18,7 +18,7 @@ import requests
 from handtracker_workload import __main__
 from handtracker_workload.config import Settings
 
-from tests.fixtures.testdata import REPO_ROOT
+from tests.support.repo import REPO_ROOT
 
 pytestmark = [pytest.mark.photos, pytest.mark.slow]
 

@@ -8,7 +8,7 @@ import pytest
 from handtracker_operator import identity, kinds, spec
 from handtracker_operator.builders import configmap, deployment, hpa, ingress, pdb, service
 
-from tests.fixtures.testdata import REPO_ROOT
+from tests.support.repo import REPO_ROOT
 
 IDENT = identity.Identity("demo", "vision", "u-1", 1, "0.1.0")
 

@@ -25,7 +25,7 @@ def test_children_get_our_labels_only() -> None:
     }
     assert "annotations" not in meta
     assert meta["ownerReferences"] == [{
-        "apiVersion": "handtracking.dev/v1alpha1", "kind": "HandTracker", "name": "demo",
+        "apiVersion": identity.API_VERSION, "kind": identity.KIND, "name": "demo",
         "uid": "u-1", "controller": True, "blockOwnerDeletion": True,
     }]
     assert ident.config_name == "demo-config"

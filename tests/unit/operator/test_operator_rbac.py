@@ -10,7 +10,7 @@ from typing import Any
 import yaml
 from handtracker_operator import kinds
 
-from tests.fixtures.testdata import REPO_ROOT
+from tests.support.repo import REPO_ROOT
 
 CLUSTER_ROLE = REPO_ROOT / "deploy" / "rbac" / "clusterrole.yaml"
 

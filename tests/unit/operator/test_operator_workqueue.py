@@ -8,7 +8,7 @@ import time
 
 from handtracker_operator.workqueue import Backoff, RetryIn, WorkQueue, run_workers
 
-from tests.fixtures.cluster import eventually
+from tests.support.waiting import eventually
 
 
 class FakeClock:

@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 
-from tests.fixtures.testdata import REPO_ROOT
+from tests.support.repo import REPO_ROOT
 
 PRINT_CONF = """
 import json
