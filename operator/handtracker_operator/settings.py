@@ -68,13 +68,21 @@ class OperatorConfig:
 
 @dataclass(frozen=True)
 class Option:
-    """One setting: its field, command-line flag, environment variable and help."""
+    """One setting: the field of OperatorConfig it fills, its help, and its command-line
+    flag and environment variable, which follow from the field's name unless given."""
 
     field: str
-    flag: str
-    env: str
     help: str
     short: str = ""
+    flag_name: str = ""  # default: --field-name
+
+    @property
+    def flag(self) -> str:
+        return self.flag_name or "--" + self.field.replace("_", "-")
+
+    @property
+    def env(self) -> str:
+        return "HANDTRACKER_" + self.field.upper()
 
     @property
     def kind(self) -> type:
@@ -89,31 +97,23 @@ class Option:
 
 
 OPTIONS = (
-    Option("namespaces", "--namespace", "HANDTRACKER_NAMESPACES",
-           "watch only this namespace (repeatable; default: all namespaces)", short="-n"),
-    Option("liveness", "--liveness", "HANDTRACKER_LIVENESS",
-           "liveness endpoint URL served by kopf"),
-    Option("metrics_port", "--metrics-port", "HANDTRACKER_METRICS_PORT",
-           "Prometheus metrics port, 0 to disable"),
-    Option("metrics_address", "--metrics-address", "HANDTRACKER_METRICS_ADDRESS",
-           "address the metrics endpoint binds to"),
-    Option("peering", "--peering", "HANDTRACKER_PEERING",
-           "kopf peering object name for active/standby replicas (needs kopf's peering "
-           "CRDs, deploy/peering); empty: standalone"),
-    Option("peering_lifetime", "--peering-lifetime", "HANDTRACKER_PEERING_LIFETIME",
-           "seconds after its last keep-alive that a replica counts as gone and a standby "
-           "takes over"),
-    Option("default_image", "--default-image", "HANDTRACKER_DEFAULT_IMAGE",
-           "image for HandTrackers that set none"),
-    Option("resync_seconds", "--resync-seconds", "HANDTRACKER_RESYNC_SECONDS",
-           "reconcile everything this often as a safety net"),
-    Option("concurrency", "--concurrency", "HANDTRACKER_CONCURRENCY",
-           "HandTrackers reconciled at the same time"),
-    Option("api_qps", "--api-qps", "HANDTRACKER_API_QPS",
-           "average API requests per second of reconciles and resyncs, 0 for no limit"),
-    Option("api_burst", "--api-burst", "HANDTRACKER_API_BURST",
-           "API requests allowed at once above that rate"),
+    Option("namespaces", "watch only this namespace (repeatable; default: all namespaces)",
+           short="-n", flag_name="--namespace"),
+    Option("liveness", "liveness endpoint URL served by kopf"),
+    Option("metrics_port", "Prometheus metrics port, 0 to disable"),
+    Option("metrics_address", "address the metrics endpoint binds to"),
+    Option("peering", "kopf peering object name for active/standby replicas (needs kopf's "
+                      "peering CRDs, deploy/peering); empty: standalone"),
+    Option("peering_lifetime", "seconds after its last keep-alive that a replica counts as "
+                               "gone and a standby takes over"),
+    Option("default_image", "image for HandTrackers that set none"),
+    Option("resync_seconds", "reconcile everything this often as a safety net"),
+    Option("concurrency", "HandTrackers reconciled at the same time"),
+    Option("api_qps", "average API requests per second of reconciles and resyncs, "
+                      "0 for no limit"),
+    Option("api_burst", "API requests allowed at once above that rate"),
 )
+
 
 def replica_identity(env: Mapping[str, str]) -> str:
     """The pod's name (POD_NAME from the Downward API) or host and PID for local runs."""
