@@ -13,7 +13,7 @@ from handtracker_operator import kinds
 
 from hack import chart
 from tests.fixtures.chart import CHART, HelmError, by_key, documents, helm_run, render
-from tests.unit.operator.test_operator_rbac import grants
+from tests.support.rbac import grants
 
 
 @pytest.fixture(scope="module")

@@ -15,8 +15,9 @@ import yaml
 from hack import images
 from hack.controlplane import realnode
 from tests.fixtures.cluster import Kubectl
-from tests.fixtures.operator import ROOT, apply, wait_condition
+from tests.fixtures.operator import apply, wait_condition
 from tests.realnode.helpers import Prober, container_pid, gone, pods, service_url, tracker
+from tests.support.repo import REPO_ROOT
 from tests.support.waiting import eventually
 
 
@@ -87,7 +88,7 @@ def _overlay(folder: Path, watched: str) -> Path:
     (folder / "kustomization.yaml").write_text(yaml.safe_dump({
         "apiVersion": "kustomize.config.k8s.io/v1beta1",
         "kind": "Kustomization",
-        "resources": [os.path.relpath(ROOT / "deploy", folder)],
+        "resources": [os.path.relpath(REPO_ROOT / "deploy", folder)],
         "images": [{"name": "ghcr.io/handtracking-dev/handtracker-operator",
                     "newName": name, "newTag": tag}],
         "patches": [{"target": {"kind": "Deployment", "name": "handtracker-operator"},

@@ -8,7 +8,6 @@ import pytest
 
 from tests.fixtures.cluster import KubectlError
 from tests.fixtures.operator import (
-    ROOT,
     apply,
     children,
     events,
@@ -18,6 +17,7 @@ from tests.fixtures.operator import (
     wait_stable,
 )
 from tests.support.manifests import handtracker
+from tests.support.repo import REPO_ROOT
 from tests.support.waiting import eventually
 
 OURS = {"app.kubernetes.io/name", "app.kubernetes.io/instance", "app.kubernetes.io/component",
@@ -170,7 +170,7 @@ def test_what_the_schema_cannot_check_is_invalid_spec(kubectl, namespace, operat
 
 
 def test_install_manifests_apply(kubectl, crd) -> None:
-    out = kubectl("apply", "-k", str(ROOT / "deploy"), timeout=120)
+    out = kubectl("apply", "-k", str(REPO_ROOT / "deploy"), timeout=120)
     try:
         assert re.search(r"deployment.apps/handtracker-operator (created|configured|unchanged)",
                          out)

@@ -4,21 +4,13 @@ default render is compared with deploy/ object by object in test_chart.py."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from typing import Any
-
 import yaml
 from handtracker_operator import kinds
 
+from tests.support.rbac import grants
 from tests.support.repo import REPO_ROOT
 
 CLUSTER_ROLE = REPO_ROOT / "deploy" / "rbac" / "clusterrole.yaml"
-
-
-def grants(rules: Iterable[Mapping[str, Any]]) -> set[tuple[str, str, str]]:
-    """(API group, resource, verb) for every combination the rules allow."""
-    return {(group, resource, verb) for rule in rules for group in rule["apiGroups"]
-            for resource in rule["resources"] for verb in rule["verbs"]}
 
 
 def test_deploy_grants_exactly_what_the_kinds_registry_needs() -> None:
