@@ -76,7 +76,9 @@ CASES = {
 
 @pytest.mark.parametrize("lua", INTERPRETERS)
 @pytest.mark.parametrize(("obj", "status", "message"), CASES.values(), ids=CASES.keys())
-def test_health_mapping(lua: str, obj: dict[str, Any], status: str, message: str) -> None:
+def test_argo_cd_reads_each_status_as_its_health(
+    lua: str, obj: dict[str, Any], status: str, message: str,
+) -> None:
     assert health(obj, lua) == Health(status, message)
 
 

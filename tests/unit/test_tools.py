@@ -20,7 +20,7 @@ def test_each_tool_is_a_tool_of_its_own_module(name: str) -> None:
     assert (GO_DIR / name / "go.sum").is_file()
 
 
-def test_tool_pins() -> None:
+def test_helm_and_promtool_are_pinned_to_their_releases() -> None:
     assert "helm.sh/helm/v4 v4.3.2" in (GO_DIR / "helm" / "go.mod").read_text()
     assert "github.com/prometheus/prometheus v0.316.0" in (
         GO_DIR / "promtool" / "go.mod").read_text()
@@ -40,7 +40,7 @@ def test_gateway_api_standard_channel() -> None:
     assert standard == {"standard"}
 
 
-def test_monitoring_crds() -> None:
+def test_the_monitoring_set_holds_the_prometheus_operator_crds() -> None:
     names = crds.names("monitoring")
     for plural in ("servicemonitors", "podmonitors", "prometheusrules", "prometheuses"):
         assert f"{plural}.monitoring.coreos.com" in names

@@ -60,7 +60,9 @@ def test_minimal_example_is_ready_with_its_children(kubectl, namespace, operator
     assert {e["reason"] for e in events(kubectl, namespace, "hands")} >= {"Created"}
 
 
-def test_production_example(kubectl, namespace, operator) -> None:
+def test_the_production_example_is_ready_with_tls_ingress_autoscaling_and_a_pdb(
+    kubectl, namespace, operator,
+) -> None:
     apply(kubectl, namespace, example("production"))
     ht = wait_condition(kubectl, namespace, "hands-prod", timeout=90)
     kids = children(kubectl, namespace, "hands-prod")
@@ -84,7 +86,9 @@ def test_production_example(kubectl, namespace, operator) -> None:
                         for m in ours)
 
 
-def test_suspended_example(kubectl, namespace, operator) -> None:
+def test_the_suspended_example_keeps_its_children_at_zero_replicas(
+    kubectl, namespace, operator,
+) -> None:
     apply(kubectl, namespace, example("suspended"))
     ht = wait_condition(kubectl, namespace, "hands-paused", status="False", reason="Suspended")
     kids = children(kubectl, namespace, "hands-paused")

@@ -181,7 +181,7 @@ def test_api_server_restart_during_a_rollout(
 
 
 @pytest.mark.timeout(600)
-def test_etcd_restart(
+def test_an_etcd_restart_loses_no_handtracker_and_recreates_no_child(
     second_cluster: controlplane.Cluster, fkubectl: Kubectl, fns: str, operator_here: Any
 ) -> None:
     names = [f"ht-{i}" for i in range(30)]

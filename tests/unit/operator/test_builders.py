@@ -139,7 +139,7 @@ def test_pod_placement_passthrough_and_labels() -> None:
     assert tpl["metadata"]["labels"]["app.kubernetes.io/instance"] == "demo"
 
 
-def test_service() -> None:
+def test_the_service_takes_its_type_and_port_and_selects_the_pods() -> None:
     svc = service.build(spec.parse({"service": {"type": "NodePort", "port": 8000}}), IDENT)
     assert svc["spec"]["type"] == "NodePort"
     assert svc["spec"]["ports"] == [{"name": "http", "port": 8000, "targetPort": "http",
@@ -155,7 +155,9 @@ def test_service() -> None:
           "className": "nginx"}, [{"hosts": ["h.example"], "secretName": "cert"}], "nginx"),
     ],
 )
-def test_ingress(raw: dict, tls: list | None, cls: str | None) -> None:
+def test_the_ingress_routes_its_host_to_the_service_with_optional_tls_and_class(
+    raw: dict, tls: list | None, cls: str | None,
+) -> None:
     ing = ingress.build(spec.parse({"ingress": raw}), IDENT)
     assert ing is not None
     rule = ing["spec"]["rules"][0]
@@ -182,7 +184,7 @@ def test_pdb_only_for_two_or_more(raw: dict, has_pdb: bool) -> None:
     assert (pdb.build(spec.parse(raw), IDENT) is not None) == has_pdb
 
 
-def test_hpa() -> None:
+def test_the_hpa_scales_the_deployment_between_its_bounds_on_cpu() -> None:
     h = hpa.build(spec.parse({"autoscaling": {"enabled": True, "minReplicas": 2,
                                               "maxReplicas": 7,
                                               "targetCPUUtilizationPercentage": 60}}), IDENT)
@@ -244,7 +246,7 @@ def test_http_route_points_at_the_service() -> None:
                    "backendRefs": [{"name": "demo", "port": 8000}]}]}
 
 
-def test_autoscaling_modes() -> None:
+def test_only_cpu_autoscaling_makes_an_hpa_and_the_others_keep_replicas() -> None:
     assert build(autoscaling={"mode": "cpu"})["HorizontalPodAutoscaler"] is not None
     for mode in ("external", "none"):
         children = build(replicas=3, autoscaling={"mode": mode})

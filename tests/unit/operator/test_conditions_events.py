@@ -32,7 +32,7 @@ def cond(type_: str, status: str, reason: str) -> dict:
     return {"type": type_, "status": status, "reason": reason, "message": ""}
 
 
-def test_action_events() -> None:
+def test_a_reconciles_writes_make_one_event_per_reason_and_one_per_drift() -> None:
     acts = [Action("create", "Deployment", "d", {}), Action("update", "Service", "d", {}),
             Action("delete", "Ingress", "d", None), Action("create", "Service", "d", {}, True),
             Action("create", "ConfigMap", "d-config", {})]
@@ -44,7 +44,7 @@ def test_action_events() -> None:
     assert "Service d" in evts[2].message
 
 
-def test_transition_events() -> None:
+def test_condition_transitions_make_their_events_once() -> None:
     rolling = [cond("Progressing", "True", "RollingOut")]
     done = [cond("Progressing", "True", "NewReplicaSetAvailable")]
     assert reasons(events.derive([], done, rolling)) == ["RolloutStarted"]

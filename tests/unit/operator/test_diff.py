@@ -90,7 +90,7 @@ def test_disabled_optional_child_is_deleted() -> None:
         ({"s": "text"}, {"s": "other"}, False),
     ],
 )
-def test_matches(want: dict, live: dict, same: bool) -> None:
+def test_only_the_fields_we_set_are_compared(want: dict, live: dict, same: bool) -> None:
     assert diff.matches(want, live) is same
 
 
@@ -106,7 +106,7 @@ def managed(manager: str, operation: str, spec_fields: dict) -> dict:
             "fieldsV1": {"f:metadata": {}, "f:spec": spec_fields}}
 
 
-def test_owns_replicas() -> None:
+def test_who_owns_a_deployments_replicas_is_read_from_managed_fields() -> None:
     mine = {"metadata": {"managedFields": [
         managed("kube-controller-manager", "Update", {"f:replicas": {}}),
         managed("handtracker-operator", "Apply", {"f:replicas": {}, "f:template": {}}),

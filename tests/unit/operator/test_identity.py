@@ -46,5 +46,5 @@ def test_children_get_our_labels_only() -> None:
         ("y:weird+tag", "weird-tag"),
     ],
 )
-def test_version_label(image: str, version: str) -> None:
+def test_the_version_label_is_the_image_tag_made_a_label_value(image: str, version: str) -> None:
     assert identity.version_of(image) == version

@@ -62,7 +62,7 @@ def test_every_field_is_read() -> None:
         ({"autoscaling": {"enabled": True}, "suspended": True}, 0),
     ],
 )
-def test_desired_replicas(raw: dict, expected: int) -> None:
+def test_desired_replicas_follow_suspension_and_autoscaling(raw: dict, expected: int) -> None:
     assert spec.parse(raw).desired_replicas == expected
 
 

@@ -42,7 +42,7 @@ def conds(derived: status.Derived) -> dict[str, tuple[str, str]]:
     return {c.type: (c.status, c.reason) for c in derived.conditions}
 
 
-def test_healthy() -> None:
+def test_an_available_deployment_makes_a_ready_handtracker() -> None:
     d = status.derive(spec.parse({}), IDENT, {"Deployment": deployment()}, [])
     assert conds(d) == {
         "Ready": ("True", "Available"),
@@ -105,7 +105,7 @@ def test_progress_deadline_exceeded() -> None:
     assert c["Degraded"] == ("True", "ProgressDeadlineExceeded")
 
 
-def test_suspended() -> None:
+def test_a_suspended_handtracker_is_not_ready_and_wants_no_replicas() -> None:
     d = status.derive(spec.parse({"suspended": True}), IDENT,
                       {"Deployment": deployment(replicas=0, ready=0)}, [])
     assert conds(d)["Ready"] == ("False", "Suspended")

@@ -107,7 +107,7 @@ def test_threads_cover_every_admitted_queued_and_live_request_unless_set():
     ("text", "expected"),
     [("123", 123), ("1k", 1000), ("1Ki", 1024), ("10Mi", 10 * 2**20), ("2G", 2 * 10**9)],
 )
-def test_parse_quantity(text, expected):
+def test_byte_and_pixel_settings_take_kubernetes_quantities(text, expected):
     assert parse_quantity(text) == expected
 
 

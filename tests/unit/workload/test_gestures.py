@@ -225,7 +225,9 @@ def photo_detector(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Detecto
 
 @pytest.mark.photos
 @pytest.mark.parametrize("name", sorted(PHOTOS))
-def test_photo_gestures(name: str, photo_detector: Detector, hands_dir: Path) -> None:
+def test_the_gesture_of_each_hand_in_a_photo_is_the_expected_one(
+    name: str, photo_detector: Detector, hands_dir: Path,
+) -> None:
     data = (hands_dir / name).read_bytes()
     image = decode.to_rgb(data, decode.Limits(max_bytes=2**26, max_pixels=10**8))
     hands = photo_detector.detect(decode.for_detection(image.rgb))

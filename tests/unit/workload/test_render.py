@@ -16,7 +16,7 @@ def _hand() -> Hand:
     return Hand("Right", 0.9, tuple(points), tuple(points))
 
 
-def test_conventions_colours():
+def test_fingers_have_the_rainbow_colours_of_the_conventions():
     assert render.FINGER_COLOURS == {
         "thumb": (0, 255, 255),
         "index": (128, 0, 128),
