@@ -153,7 +153,7 @@ def main() -> None:
         created = time.monotonic() - start
         while time.monotonic() - start < 900:
             items = custom.list_namespaced_custom_object(
-                "handtracking.dev", "v1alpha1", ns, "handtrackers")["items"]
+                identity.GROUP, identity.VERSION, ns, identity.PLURAL)["items"]
             ready = sum(1 for h in items for c in (h.get("status") or {}).get("conditions", ())
                         if c["type"] == "Ready" and c["status"] == "True")
             if ready == args.count:
@@ -169,7 +169,7 @@ def main() -> None:
             complexity = "lite"
             changed = time.monotonic()
             custom.patch_namespaced_custom_object(
-                "handtracking.dev", "v1alpha1", ns, "handtrackers", f"ht-{i}",
+                identity.GROUP, identity.VERSION, ns, identity.PLURAL, f"ht-{i}",
                 {"spec": {"model": {"complexity": complexity}}})
             while time.monotonic() - changed < 30:
                 data = core.read_namespaced_config_map(f"ht-{i}-config", ns).data or {}
@@ -184,7 +184,7 @@ def main() -> None:
         # reconciles made.
         def touch(i: int) -> None:
             custom.patch_namespaced_custom_object(
-                "handtracking.dev", "v1alpha1", ns, "handtrackers", f"ht-{i}",
+                identity.GROUP, identity.VERSION, ns, identity.PLURAL, f"ht-{i}",
                 {"metadata": {"annotations": {"bench/touched": str(time.time())}}})
 
         for _ in range(3):
