@@ -23,7 +23,7 @@ LOADED = "Loaded the hand landmarker"
 
 class WorkloadProcess:
     """Ready once every worker runs and answers: for the workload, every worker has loaded
-    its detector and /readyz answers 200; for another server, any answer on /."""
+    its detector and /readyz answers 200; for another server, 20 answers in a row on /."""
 
     def __init__(self, bundle_dir: Path, log: Path, env: Mapping[str, str] | None = None,
                  command: Sequence[str] | None = None,
@@ -57,11 +57,15 @@ class WorkloadProcess:
     def ready(self) -> bool:
         if len(self.workers()) < self.expected_workers:
             return False
-        if self.ours and self.logged(LOADED) < self.expected_workers:
-            return False
+        if self.ours:
+            return self.logged(LOADED) >= self.expected_workers and self._answers("/readyz")
+        # Another server says nothing of its workers' start: answers in a row are the
+        # sign that every worker takes requests.
+        return all(self._answers("/") for _ in range(20))
+
+    def _answers(self, path: str) -> bool:
         try:
-            with urllib.request.urlopen(self.url + ("/readyz" if self.ours else "/"),
-                                        timeout=5) as answer:
+            with urllib.request.urlopen(self.url + path, timeout=5) as answer:
                 return answer.status == 200
         except urllib.error.HTTPError as err:
             return not self.ours and err.code == 404  # the seed app has no page at /
