@@ -43,27 +43,29 @@ chart: venv
 	$(PY) -m hack.chart
 
 ## The container images, built here with buildah (as root; needs a Debian mirror and PyPI,
-## no registry): base, pause, workload, operator. Loaded into the real node's containerd
-## when that runs.
+## no registry): base, pause, workload, operator; skipped, with the reason, where the real
+## node cannot run. Loaded into the real node's containerd when that runs (and by every
+## `python -m hack.bed up`).
 images: venv
-	$(PY) -m hack.images build
+	$(PY) -m hack.images build --if-node
 	$(PY) -m hack.images load --if-present
 
-cluster-up: controlplane
-	$(PY) -m hack.controlplane up
+## The bed: control plane, real node, and the images loaded into it.
+cluster-up: controlplane images
+	$(PY) -m hack.bed up
 
 cluster-down: venv
-	$(PY) -m hack.controlplane down
+	$(PY) -m hack.bed down
 
 ## Every test: unit, workload on real photos, operator on the real control plane, browser.
-test: system-deps venv controlplane tools
+test: system-deps venv controlplane tools images
 	bash hack/run-tests.sh tests
 
 ## Tests that need neither the control plane nor a browser.
 test-fast: venv
 	bash hack/run-tests.sh tests/unit
 
-demo: system-deps venv controlplane
+demo: system-deps venv controlplane images
 	$(PY) -m hack.demo
 
 ## The workload alone, on http://127.0.0.1:8080.

@@ -99,12 +99,12 @@ def main() -> None:
     import kubernetes
     from handtracker_operator import identity
 
-    from hack import controlplane
+    from hack import bed
     from hack.controlplane import nodes
     from tests.support.manifests import handtracker
     from tests.support.operator import OperatorProcess, with_operator_path
 
-    cluster = controlplane.ensure_up()
+    cluster = bed.up()
 
     def kubectl(*a: str, input: str | None = None) -> str:
         return cluster.kubectl(*a, input=input, timeout=600).stdout
@@ -143,7 +143,7 @@ def main() -> None:
 
         # Where the CPU goes while the HandTrackers converge: the operator against the
         # control plane's own processes (the machine has 2 cores in all).
-        who = {c.name: c.pid for c in controlplane.status(cluster.state_dir).components
+        who = {c.name: c.pid for c in bed.status(cluster.state_dir).components
                if c.running}
         who["operator"] = proc.pid
         cpu_before = {name: cpu_seconds([pid]) for name, pid in who.items()}

@@ -99,15 +99,14 @@ def row(figure: str, measured: str, target: str, ok: bool | None) -> None:
 def main() -> None:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     sys.path.insert(0, str(ROOT))
-    from hack import controlplane, images
-    from hack.controlplane import realnode
+    from hack import bed, images, node
     from tests.support.manifests import handtracker
     from tests.support.operator import OperatorProcess, with_operator_path
 
     started = time.monotonic()
-    cluster = controlplane.ensure_up()
+    cluster = bed.up()
     up_seconds = time.monotonic() - started
-    if not cluster.real_node:
+    if not node.runs_in(cluster):
         sys.exit("this cluster runs without the real node: nothing to measure")
     started = time.monotonic()
     images.load(cluster.containerd_socket, images.ensure_built())
@@ -128,7 +127,7 @@ def main() -> None:
     try:
         spec = {"image": images.WORKLOAD_IMAGE, "replicas": 2,
                 "resources": {"requests": {"cpu": "100m", "memory": "256Mi"}},
-                **realnode.placement()}
+                **node.placement()}
         manifest = handtracker("bench", **spec)
         before_pods = rss_by_program()
         created = time.monotonic()
@@ -177,7 +176,7 @@ def main() -> None:
         operator.stop()
         kubectl("delete", "namespace", ns, "--wait=false")
 
-    print(f"\nReal node {realnode.NODE_NAME}: one run, 2 workload pods (1 worker each)\n")
+    print(f"\nReal node {node.NODE_NAME}: one run, 2 workload pods (1 worker each)\n")
     row("figure", "measured", "target", None)
     row("`up` of the running cluster", f"{up_seconds:.2f} s", "<= 1 s", up_seconds <= 1)
     row("images checked and loaded (nothing changed)", f"{images_seconds:.2f} s", "<= 2 s",

@@ -1,10 +1,10 @@
 """`make demo`: the whole path on the local cluster, in the foreground.
 
-1. bring the pinned local cluster up with its real node `real-0` (or reuse a running one);
-2. build the images from the project's Dockerfiles (cached) and load them into the node;
-3. run the operator against the cluster;
-4. apply examples/minimal.yaml, placed on the real node, and wait until it is Ready;
-5. forward http://127.0.0.1:8080 to the HandTracker's Service: the web UI is served
+1. bring the pinned local cluster up with its real node `real-0` (or reuse a running one)
+   and load the images into the node (`make demo` builds them first: `make images`);
+2. run the operator against the cluster;
+3. apply examples/minimal.yaml, placed on the real node, and wait until it is Ready;
+4. forward http://127.0.0.1:8080 to the HandTracker's Service: the web UI is served
    by the workload pods.
 
 Ctrl-C (or SIGTERM) stops everything it started: the port-forward and the operator,
@@ -26,13 +26,10 @@ from pathlib import Path
 
 import yaml
 
-from hack import children, controlplane, images
-from hack.controlplane import realnode
+from hack import bed, children, images, node
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "minimal.yaml"
-UI_BIND = os.environ.get("HANDTRACKER_DEMO_BIND", "127.0.0.1:8080")
-NAMESPACE = os.environ.get("HANDTRACKER_DEMO_NAMESPACE", "default")
 
 
 def _python_env(extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -90,29 +87,29 @@ def _stop_children(procs: dict[str, subprocess.Popen], watch: _Stopwatch) -> Non
 
 
 def main() -> int:
+    ui_bind = os.environ.get("HANDTRACKER_DEMO_BIND", "127.0.0.1:8080")
+    namespace = os.environ.get("HANDTRACKER_DEMO_NAMESPACE", "default")
     try:
-        cluster = controlplane.ensure_up()
+        cluster = bed.up()
     except KeyboardInterrupt:
         print("\nStopping the demo (the cluster had not finished starting)", flush=True)
         return 0
-    if not cluster.real_node:
+    if not node.runs_in(cluster):
         print("The demo needs the real node, and this cluster runs without it "
               "(see the warning above, or run `make cluster-down` and try again).",
               file=sys.stderr)
         if cluster.started:
-            controlplane.down()
+            bed.down()
         return 1
     kubeconfig = str(cluster.kubeconfig)
     logs = cluster.state_dir / "logs"
     print(f"Cluster ready: export KUBECONFIG={kubeconfig}")
     procs: dict[str, subprocess.Popen] = {}
     manifest = yaml.safe_load(EXAMPLE.read_text())
-    manifest.setdefault("spec", {}).update(realnode.placement())  # its pods on real-0
+    manifest.setdefault("spec", {}).update(node.placement())  # its pods on real-0
     name = manifest["metadata"]["name"]
     applied = False
     try:
-        # A running cluster may hold images older than the checkout: rebuild what changed.
-        images.load(cluster.containerd_socket, images.ensure_built())
         # `up` installs the CRD; applying again picks up one edited since.
         cluster.kubectl("apply", "--server-side", "-k", str(ROOT / "crds"))
         procs["operator"] = _start(
@@ -122,27 +119,27 @@ def main() -> int:
             _python_env({"KUBECONFIG": kubeconfig}),
             logs,
         )
-        cluster.kubectl("apply", "-n", NAMESPACE, "-f", "-", input=yaml.safe_dump(manifest))
+        cluster.kubectl("apply", "-n", namespace, "-f", "-", input=yaml.safe_dump(manifest))
         applied = True
-        print(f"Applied {EXAMPLE.relative_to(ROOT)} on node {realnode.NODE_NAME}; "
+        print(f"Applied {EXAMPLE.relative_to(ROOT)} on node {node.NODE_NAME}; "
               f"waiting for HandTracker/{name} to be Ready")
         cluster.kubectl(
-            "wait", "-n", NAMESPACE, "--for=condition=Ready", f"handtracker/{name}",
+            "wait", "-n", namespace, "--for=condition=Ready", f"handtracker/{name}",
             "--timeout=300s", timeout=320,
         )  # fmt: skip
-        print(cluster.kubectl("get", "handtrackers", "-n", NAMESPACE, "-o", "wide").stdout)
-        print(cluster.kubectl("get", "pods", "-n", NAMESPACE, "-o", "wide",
+        print(cluster.kubectl("get", "handtrackers", "-n", namespace, "-o", "wide").stdout)
+        print(cluster.kubectl("get", "pods", "-n", namespace, "-o", "wide",
                               "-l", f"app.kubernetes.io/instance={name}").stdout)
-        host, port = UI_BIND.rsplit(":", 1)
+        host, port = ui_bind.rsplit(":", 1)
         procs["port-forward"] = _start(
             "port-forward",
-            [str(cluster.bin_dir / "kubectl"), f"--kubeconfig={kubeconfig}", "-n", NAMESPACE,
+            [str(cluster.bin_dir / "kubectl"), f"--kubeconfig={kubeconfig}", "-n", namespace,
              "port-forward", f"--address={host}", f"service/{name}", f"{port}:80"],
             dict(os.environ),
             logs,
         )
-        _wait_http_ok(f"http://{UI_BIND}/readyz", procs["port-forward"], timeout=60)
-        print(f"\nHand-tracking web UI: http://{UI_BIND}/   (Ctrl-C stops the demo)", flush=True)
+        _wait_http_ok(f"http://{ui_bind}/readyz", procs["port-forward"], timeout=60)
+        print(f"\nHand-tracking web UI: http://{ui_bind}/   (Ctrl-C stops the demo)", flush=True)
         while all(p.poll() is None for p in procs.values()):
             time.sleep(1)
         failed = next(n for n, p in procs.items() if p.returncode is not None)
@@ -164,11 +161,11 @@ def main() -> int:
         _stop_children(procs, watch)
         if cluster.started:
             since = time.monotonic()
-            controlplane.down()
+            bed.down()
             watch.step("cluster", since)
         elif applied:
             since = time.monotonic()
-            cluster.kubectl("delete", "handtracker", name, "-n", NAMESPACE,
+            cluster.kubectl("delete", "handtracker", name, "-n", namespace,
                             "--ignore-not-found", "--wait=false", check=False, timeout=15)
             watch.step(f"deleting HandTracker/{name}", since)
         print(watch.report(), flush=True)

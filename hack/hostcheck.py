@@ -15,7 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from hack.controlplane.realnode.host import CGROUP_ROOT, HOST_FOLDERS, SYSCTLS
+from hack.node.host import CGROUP_ROOT, HOST_FOLDERS, SYSCTLS
 
 PROGRAMS = ("containerd", "containerd-shim-runc-v2", "kubelet", "kube-proxy", "metrics-server",
             "socat", "etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok")

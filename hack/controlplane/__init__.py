@@ -2,14 +2,19 @@
 
 etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kwok (fake
 Nodes whose pods become Running and Ready) run as local processes on 127.0.0.1,
-built from pinned upstream sources. Command line: `python -m hack.controlplane
-build|up|down|status|kubectl ...`; Python: `ensure_up()` returns a `Cluster`.
+built from pinned upstream sources. Members such as the real node (hack/node/) join
+it through `up(members=...)`. Command line: `python -m hack.controlplane build`; the
+whole bed (control plane, node and images): `python -m hack.bed`.
 """
 
-from .build import BuildError, ensure_built
+from hack.gobuild import BuildError
+
+from .build import ensure_built
 from .cluster import (
     Cluster,
     ClusterError,
+    Handle,
+    Member,
     Status,
     containerd_socket,
     current,
@@ -21,19 +26,18 @@ from .cluster import (
 )
 from .paths import DEFAULT_STATE_DIR
 
-ensure_up = up
-
 __all__ = [
     "DEFAULT_STATE_DIR",
     "BuildError",
     "Cluster",
     "ClusterError",
+    "Handle",
+    "Member",
     "Status",
     "containerd_socket",
     "current",
     "down",
     "ensure_built",
-    "ensure_up",
     "restart",
     "shared",
     "status",

@@ -8,15 +8,15 @@ Layout of one cache entry (`<cache>/<pins-hash>/`):
 
 from __future__ import annotations
 
-import fcntl
 import os
-import re
 import shutil
 import subprocess
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from hack.gobuild import BuildError, Toolchain, find_go, locked, source_dir
 
 from .paths import GO_MODULES_DIR, cache_root
 from .pins import BINARIES, BINARY_NAMES, GoBinary, kubernetes_version, pins_hash
@@ -29,21 +29,6 @@ KWOK_STAGE_FILES = (
     "kustomize/stage/pod/fast/pod-complete.yaml",
     "kustomize/stage/pod/fast/pod-delete.yaml",
 )
-
-
-class BuildError(RuntimeError):
-    pass
-
-
-@dataclass(frozen=True)
-class Toolchain:
-    go: Path
-    version: str  # e.g. "go1.26.8"
-
-    @property
-    def minor(self) -> int:
-        match = re.match(r"go1\.(\d+)", self.version)
-        return int(match.group(1)) if match else 0
 
 
 @dataclass(frozen=True)
@@ -67,34 +52,6 @@ class Binaries:
         return self.kwok_stages.is_file() and all(
             os.access(self.path(n), os.X_OK) for n in BINARY_NAMES
         )
-
-
-def find_go() -> Toolchain:
-    candidates = [os.environ.get("GO"), "/usr/local/go/bin/go", shutil.which("go")]
-    for candidate in candidates:
-        if candidate and os.access(candidate, os.X_OK):
-            out = subprocess.run(
-                [candidate, "env", "GOVERSION"], capture_output=True, text=True, check=True
-            )
-            return Toolchain(Path(candidate), out.stdout.strip())
-    raise BuildError("Go not found: install Go >= 1.26 or set GO=/path/to/go")
-
-
-def go_env(toolchain: Toolchain) -> dict[str, str]:
-    env = dict(os.environ)
-    env["PATH"] = f"{toolchain.go.parent}{os.pathsep}{env.get('PATH', '')}"
-    # Build with the installed Go; never download another toolchain behind our back.
-    env["GOTOOLCHAIN"] = "local"
-    # go.sum is committed: a build must not silently change it.
-    env["GOFLAGS"] = "-mod=readonly"
-    env["CGO_ENABLED"] = "0"
-    if toolchain.minor >= 27:
-        # Go 1.27's JSON rewrite breaks the apiserver's OpenAPI document
-        # (kubectl apply then fails with "failed to download openapi").
-        env["GOEXPERIMENT"] = ",".join(
-            x for x in (env.get("GOEXPERIMENT"), "nojsonv2") if x
-        )
-    return env
 
 
 def ldflags(binary: GoBinary) -> str:
@@ -128,7 +85,7 @@ def _build_group(group: list[GoBinary], out_dir: Path, toolchain: Toolchain) -> 
         str(toolchain.go), "build", "-trimpath", f"-ldflags={ldflags(group[0])}",
         "-o", target, *(b.package for b in group),
     ]
-    result = subprocess.run(cmd, cwd=GO_MODULES_DIR / group[0].module, env=go_env(toolchain))
+    result = subprocess.run(cmd, cwd=GO_MODULES_DIR / group[0].module, env=toolchain.env())
     if result.returncode != 0:
         for binary in group:
             (out_dir / binary.name).unlink(missing_ok=True)
@@ -146,12 +103,7 @@ def _missing_by_module(out_dir: Path) -> list[list[GoBinary]]:
 
 
 def _write_kwok_stages(target: Path, toolchain: Toolchain) -> None:
-    out = subprocess.run(
-        [str(toolchain.go), "list", "-m", "-f", "{{.Dir}}", "sigs.k8s.io/kwok"],
-        cwd=GO_MODULES_DIR / "kwok", env=go_env(toolchain),
-        capture_output=True, text=True, check=True,
-    )
-    module_dir = Path(out.stdout.strip())
+    module_dir = source_dir(GO_MODULES_DIR / "kwok", "sigs.k8s.io/kwok", toolchain)
     docs = [(module_dir / rel).read_text().strip() for rel in KWOK_STAGE_FILES]
     tmp = target.with_suffix(".tmp")
     tmp.write_text("\n---\n".join(docs) + "\n")
@@ -165,10 +117,7 @@ def ensure_built() -> Binaries:
     binaries = Binaries(root)
     if binaries.complete():
         return binaries
-    root.mkdir(parents=True, exist_ok=True)
-    # Two concurrent `make` runs must not build into the same folder.
-    with open(root / "lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with locked(root / "lock"):
         if binaries.complete():
             return binaries
         started = time.monotonic()

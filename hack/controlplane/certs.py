@@ -28,7 +28,7 @@ CLIENTS: dict[str, tuple[str, tuple[str, ...]]] = {
     "kubelet": (f"system:node:{NODE_NAME}", ("system:nodes",)),
     # Bound to system:node-proxier by the bootstrap RBAC policy.
     "kube-proxy": ("system:kube-proxy", ()),
-    # RBAC for it is created with the node (realnode.objects).
+    # RBAC for it is created with the node (hack/node/objects.py).
     "metrics-server": ("system:metrics-server", ()),
     # kube-apiserver's identity towards kubelets (logs, exec, port-forward).
     "apiserver-kubelet-client": ("kube-apiserver-kubelet-client", ("system:masters",)),

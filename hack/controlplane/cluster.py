@@ -4,29 +4,34 @@ Everything a cluster owns lives in one state folder (by default `.cluster/` in
 the checkout): credentials, etcd data, logs, the admin kubeconfig, and
 state.json with the ports and the exact processes that were started. A file
 lock in that folder serialises concurrent `up`/`down` calls.
+
+Members (the real node, hack/node/) join a control plane on its way up through a
+`Handle`, and leave it before its own processes stop. This module knows them only
+by the `Member` protocol: they are a layer above it.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import logging
 import os
 import shutil
 import signal
-import socket
 import ssl
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
-from . import api, certs, components, kubeconfig, nodes, realnode
+from hack.gobuild import locked
+
+from . import api, certs, components, kubeconfig, nodes
 from .build import Binaries, ensure_built
 from .components import Layout, Ports
-from .network import HOST
+from .network import HOST, free_ports
 from .paths import CRDS_DIR, DEFAULT_STATE_DIR
 from .processes import ProcessRecord, is_running, log_tail, spawn, start_ticks, stop
 
@@ -49,8 +54,8 @@ class Cluster:
     server: str
     # True when this call started the processes, False when it found them running.
     started: bool = False
-    # True when the real node `real-0` runs beside the kwok nodes.
-    real_node: bool = False
+    # The members that joined it (e.g. "node" when the real node runs beside kwok's).
+    joined: tuple[str, ...] = ()
 
     @property
     def containerd_socket(self) -> Path:
@@ -95,6 +100,58 @@ class Status:
         return bool(self.components)
 
 
+@dataclass(frozen=True)
+class Handle:
+    """A control plane on its way up, as a member joining it sees it: what it may use
+    and how it records processes and state, so that `down` can undo a half-done join."""
+
+    bins: Binaries
+    layout: Layout
+    creds: certs.Credentials
+    ports: Ports
+    timeout: float
+    state: dict
+    records: list[ProcessRecord]
+
+    @property
+    def server(self) -> str:
+        return _server(self.ports)
+
+    def launch(self, name: str, argv: list[str]) -> None:
+        self.records.append(spawn(name, argv, self.layout.logs / f"{name}.log"))
+        self.state["processes"] = [r.to_json() for r in self.records]
+        self.state.setdefault("argv", {})[name] = argv  # for `restart`
+        self.record()  # at once, so `down` can stop a half-started cluster
+
+    def record(self, **parts: object) -> None:
+        """Adds parts to the state file and saves it."""
+        self.state.update(parts)
+        _save(self.layout, self.state)
+
+    def kubectl(self, *args: str, input: str | None = None) -> str:
+        return _kubectl(self.bins, self.layout, *args, input=input)
+
+    def wait_for(self, what: str, check: Callable[[], bool]) -> None:
+        wait_for(what, check, self.records, self.timeout)
+
+
+class Member(Protocol):
+    """Something that joins the control plane with processes of its own."""
+
+    name: str  # its part of state.json
+    process_names: tuple[str, ...]
+
+    def join(self, handle: Handle) -> None:
+        """Starts the member, recording its part of the state (`handle.record(name=...)`)
+        before its first change; or says in the log why it does not join."""
+        ...
+
+    def leave(self, layout: Layout, state: dict | None, records: list[ProcessRecord],
+              bin_dir: Path | None) -> list[str]:
+        """Stops the member's processes and undoes what it changed; returns what ran."""
+        ...
+
+
 # ---------------------------------------------------------------- state file
 
 
@@ -104,12 +161,8 @@ def _state_dir(state_dir: Path | str | None) -> Path:
     return Path(chosen).resolve() if chosen else DEFAULT_STATE_DIR
 
 
-@contextlib.contextmanager
-def _locked(state_dir: Path) -> Iterator[None]:
-    state_dir.mkdir(parents=True, exist_ok=True)
-    with open(state_dir / "lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        yield
+def _locked(state_dir: Path) -> contextlib.AbstractContextManager[None]:
+    return locked(state_dir / "lock")
 
 
 def _load(layout: Layout) -> dict | None:
@@ -138,20 +191,6 @@ def _wipe(layout: Layout) -> None:
 
 
 # ---------------------------------------------------------------- helpers
-
-
-def _free_ports(count: int) -> list[int]:
-    """Ports the kernel hands out for 127.0.0.1, all held open at once so they differ."""
-    sockets = []
-    try:
-        for _ in range(count):
-            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            s.bind((HOST, 0))
-            sockets.append(s)
-        return [s.getsockname()[1] for s in sockets]
-    finally:
-        for s in sockets:
-            s.close()
 
 
 def _crashed(records: list[ProcessRecord]) -> ProcessRecord | None:
@@ -257,8 +296,12 @@ def current(state_dir: Path | str | None = None) -> Cluster | None:
         return None
     return Cluster(
         layout.state_dir, layout.kubeconfig, Path(state["bin_dir"]), _server(ports),
-        real_node="node" in state,
+        joined=_joined(state),
     )
+
+
+def _joined(state: dict) -> tuple[str, ...]:
+    return tuple(name for name in state.get("members", ()) if name in state)
 
 
 def containerd_socket(state_dir: Path | str | None = None) -> Path:
@@ -266,8 +309,13 @@ def containerd_socket(state_dir: Path | str | None = None) -> Path:
     return Layout(_state_dir(state_dir)).containerd_socket
 
 
-def up(state_dir: Path | str | None = None, timeout: float = START_TIMEOUT) -> Cluster:
-    """Starts the control plane, or returns the one already running in `state_dir`."""
+def up(
+    state_dir: Path | str | None = None,
+    timeout: float = START_TIMEOUT,
+    members: Sequence[Member] = (),
+) -> Cluster:
+    """Starts the control plane and lets each member join, or returns the cluster
+    already running in `state_dir`."""
     layout = Layout(_state_dir(state_dir))
     running = current(layout.state_dir)
     if running:
@@ -281,123 +329,77 @@ def up(state_dir: Path | str | None = None, timeout: float = START_TIMEOUT) -> C
             # A half-dead cluster from before: say what died, stop the rest, start clean.
             for dead in (r for r in leftovers if not is_running(r)):
                 log.warning("restarting the control plane: %s", _crash_message(dead))
-        _stop_all(layout, _load(layout))
+        _stop_all(layout, _load(layout), members)
         _wipe(layout)
-        bins = ensure_built()
-        return _start(bins, layout, timeout)
+        return _start(ensure_built(), layout, timeout, members)
 
 
-def _start(bins: Binaries, layout: Layout, timeout: float) -> Cluster:
+def _start(bins: Binaries, layout: Layout, timeout: float, members: Sequence[Member]) -> Cluster:
     layout.logs.mkdir(parents=True, exist_ok=True)
     for old in layout.logs.glob("*.log"):
         old.unlink()
     creds = certs.generate(layout.pki)
-    ports = Ports(*_free_ports(5))
-    server = _server(ports)
-    _write_kubeconfigs(layout, creds, server)
-
+    ports = Ports(*free_ports(5))
+    _write_kubeconfigs(layout, creds, _server(ports))
     state: dict = {
         "bin_dir": str(bins.bin_dir),
-        "server": server,
+        "server": _server(ports),
         "ports": ports.to_json(),
         "processes": [],
+        "members": [m.name for m in members],
         "ready": False,
     }
-    records: list[ProcessRecord] = []
-
-    def launch(name: str, argv: list[str]) -> None:
-        records.append(spawn(name, argv, layout.logs / f"{name}.log"))
-        state["processes"] = [r.to_json() for r in records]
-        state.setdefault("argv", {})[name] = argv  # for `restart`
-        _save(layout, state)  # recorded at once, so `down` can stop a half-started cluster
-
+    handle = Handle(bins, layout, creds, ports, timeout, state, [])
     try:
-        launch("etcd", components.etcd(bins, layout, ports))
-        etcd_ctx = api.insecure_context()
-        wait_for(
-            "etcd",
-            lambda: api.get(f"http://{HOST}:{ports.etcd_client}/health", etcd_ctx)[0] == 200,
-            records, timeout,
-        )
-
-        launch("kube-apiserver", components.apiserver(bins, layout, ports, creds))
-        wait_for(
-            "kube-apiserver /readyz", lambda: _apiserver_ready(layout, ports), records, timeout
-        )
-
-        _install_crds(bins, layout)
-        _kubectl(bins, layout, "create", "-f", "-", input=json.dumps(nodes.manifest()))
-
-        launch(
-            "kube-controller-manager",
-            components.controller_manager(bins, layout, ports, creds),
-        )
-        launch("kube-scheduler", components.scheduler(bins, layout, ports))
-        launch("kwok", components.kwok(bins, layout))
-
-        admin = _admin_ctx(layout)
-        insecure = api.insecure_context()
-        checks: list[tuple[str, Callable[[], bool]]] = [
-            (
-                "kube-controller-manager /healthz",
-                lambda: api.get(f"https://{HOST}:{ports.controller_manager}/healthz", insecure)[0]
-                == 200,
-            ),
-            (
-                "kube-scheduler /healthz",
-                lambda: api.get(f"https://{HOST}:{ports.scheduler}/healthz", insecure)[0] == 200,
-            ),
-            (
-                "kwok to mark the Nodes Ready",
-                lambda: nodes.all_ready(api.get_json(f"{server}/api/v1/nodes", admin)),
-            ),
-            (
-                "the default ServiceAccount",
-                lambda: api.get(
-                    f"{server}/api/v1/namespaces/default/serviceaccounts/default", admin
-                )[0]
-                == 200,
-            ),
-        ]
-        for what, check in checks:
-            wait_for(what, check, records, timeout)
-
-        def save_node(node: dict) -> None:
-            state["node"] = node  # recorded at once: `down` restores what it lists
-            _save(layout, state)
-
-        start_node, why_not = realnode.wanted()
-        if start_node:
-            save_node(realnode.start(realnode.NodeContext(
-                bin_dir=bins.bin_dir,
-                layout=layout,
-                creds=creds,
-                apiserver_port=ports.apiserver,
-                launch=launch,
-                save=save_node,
-                kubectl=lambda *args, input=None: _kubectl(bins, layout, *args, input=input),
-                wait_for=lambda what, check: wait_for(what, check, records, timeout),
-                free_ports=_free_ports,
-            )))
-        else:
-            log.warning("kwok nodes only: %s", why_not)
-    except realnode.NodeError as err:
-        _stop_all(layout, state)
-        layout.state_file.unlink(missing_ok=True)
-        raise ClusterError(str(err)) from None
+        _start_control_plane(handle)
+        for member in members:
+            member.join(handle)
     except BaseException:
-        _stop_all(layout, state)
+        _stop_all(layout, state, members)
         layout.state_file.unlink(missing_ok=True)
         raise
 
     shutil.copyfile(layout.component_kubeconfig("admin"), layout.kubeconfig)
     layout.kubeconfig.chmod(0o600)
-    state["ready"] = True
-    _save(layout, state)
-    return Cluster(
-        layout.state_dir, layout.kubeconfig, bins.bin_dir, server, started=True,
-        real_node="node" in state,
+    handle.record(ready=True)
+    return Cluster(layout.state_dir, layout.kubeconfig, bins.bin_dir, handle.server,
+                   started=True, joined=_joined(state))
+
+
+def _start_control_plane(handle: Handle) -> None:
+    """etcd, kube-apiserver, the project's CRDs, kwok's Nodes, the controller-manager, the
+    scheduler and kwok, each waited for in turn."""
+    bins, layout, ports, creds = handle.bins, handle.layout, handle.ports, handle.creds
+    handle.launch("etcd", components.etcd(bins, layout, ports))
+    insecure = api.insecure_context()
+    handle.wait_for(
+        "etcd", lambda: api.get(f"http://{HOST}:{ports.etcd_client}/health", insecure)[0] == 200
     )
+    handle.launch("kube-apiserver", components.apiserver(bins, layout, ports, creds))
+    handle.wait_for("kube-apiserver /readyz", lambda: _apiserver_ready(layout, ports))
+
+    _install_crds(bins, layout)
+    handle.kubectl("create", "-f", "-", input=json.dumps(nodes.manifest()))
+
+    handle.launch("kube-controller-manager",
+                  components.controller_manager(bins, layout, ports, creds))
+    handle.launch("kube-scheduler", components.scheduler(bins, layout, ports))
+    handle.launch("kwok", components.kwok(bins, layout))
+
+    admin = _admin_ctx(layout)
+    server = handle.server
+
+    def answers(url: str, ctx: ssl.SSLContext) -> Callable[[], bool]:
+        return lambda: api.get(url, ctx)[0] == 200
+
+    handle.wait_for("kube-controller-manager /healthz",
+                    answers(f"https://{HOST}:{ports.controller_manager}/healthz", insecure))
+    handle.wait_for("kube-scheduler /healthz",
+                    answers(f"https://{HOST}:{ports.scheduler}/healthz", insecure))
+    handle.wait_for("kwok to mark the Nodes Ready",
+                    lambda: nodes.all_ready(api.get_json(f"{server}/api/v1/nodes", admin)))
+    handle.wait_for("the default ServiceAccount",
+                    answers(f"{server}/api/v1/namespaces/default/serviceaccounts/default", admin))
 
 
 # Components `restart` can stop and start again, and what says each is back.
@@ -439,7 +441,7 @@ def restart(component: str, state_dir: Path | str | None = None, kill: bool = Fa
         wait_for(component, lambda: is_running(new), [new], timeout)
 
 
-def down(state_dir: Path | str | None = None) -> list[str]:
+def down(state_dir: Path | str | None = None, members: Sequence[Member] = ()) -> list[str]:
     """Stops exactly the processes `up` recorded and removes the state (logs stay).
 
     Returns the names of the components that were still running.
@@ -448,30 +450,41 @@ def down(state_dir: Path | str | None = None) -> list[str]:
     if not layout.state_dir.is_dir():
         return []
     with _locked(layout.state_dir):
-        return _down(layout)
+        return _down(layout, members)
 
 
-def _down(layout: Layout) -> list[str]:
-    stopped = _stop_all(layout, _load(layout))
+def _down(layout: Layout, members: Sequence[Member]) -> list[str]:
+    stopped = _stop_all(layout, _load(layout), members)
     _wipe(layout)
     return stopped
 
 
-def _stop_all(layout: Layout, state: dict | None) -> list[str]:
-    """Stops every recorded process, newest first; the real node's in its own order,
-    with the machine restored after it."""
+def _stop_all(layout: Layout, state: dict | None, members: Sequence[Member]) -> list[str]:
+    """Stops every recorded process, newest first, after each member has left (in its
+    own order, restoring what it changed)."""
+    state = state or {}
+    given = {m.name for m in members}
+    unknown = [name for name in _joined(state) if name not in given]
+    if unknown:
+        # Stopping a member's processes as plain ones would leave the machine changed.
+        raise ClusterError(
+            f"the cluster in {layout.state_dir} has members this call does not know "
+            f"({', '.join(unknown)}): take it down with `python -m hack.bed down`"
+        )
     records = _records(state)
-    node = [r for r in records if r.name in realnode.PROCESS_NAMES]
-    stopped = []
-    if node or (state or {}).get("node"):
-        bin_dir = Path(state["bin_dir"]) if state and state.get("bin_dir") else None
-        stopped += realnode.teardown(layout, (state or {}).get("node"), node, bin_dir)
-    rest = [r for r in records if r.name not in realnode.PROCESS_NAMES]
-    return stopped + stop(list(reversed(rest)))
+    bin_dir = Path(state["bin_dir"]) if state.get("bin_dir") else None
+    stopped: list[str] = []
+    for member in members:
+        mine = [r for r in records if r.name in member.process_names]
+        if mine or state.get(member.name):
+            stopped += member.leave(layout, state.get(member.name), mine, bin_dir)
+        records = [r for r in records if r.name not in member.process_names]
+    return stopped + stop(list(reversed(records)))
 
 
 @contextlib.contextmanager
-def shared(state_dir: Path | str | None = None) -> Iterator[Cluster]:
+def shared(state_dir: Path | str | None = None,
+           members: Sequence[Member] = ()) -> Iterator[Cluster]:
     """The cluster for the duration of the block, shared with concurrent users.
 
     Each user leaves a marker file (its PID and start time) in `users/`. At the
@@ -487,7 +500,7 @@ def shared(state_dir: Path | str | None = None) -> Iterator[Cluster]:
         marker.write_text(json.dumps(me.to_json()))
     cluster: Cluster | None = None
     try:
-        cluster = up(layout.state_dir)
+        cluster = up(layout.state_dir, members=members)
         yield cluster
     finally:
         with _locked(layout.state_dir):
@@ -499,7 +512,7 @@ def shared(state_dir: Path | str | None = None) -> Iterator[Cluster]:
                 else:
                     path.unlink(missing_ok=True)  # left by a run that was killed
             if cluster is not None and cluster.started and not others:
-                _down(layout)
+                _down(layout, members)
 
 
 def _this_process() -> ProcessRecord:

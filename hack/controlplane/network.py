@@ -8,6 +8,7 @@ the node's pods.
 from __future__ import annotations
 
 import ipaddress
+import socket
 
 HOST = "127.0.0.1"
 
@@ -30,3 +31,17 @@ METRICS_SERVER_PORT = 4443
 # Where pods reach kube-apiserver: a relay on the node address forwards to the
 # loopback listener, and the `kubernetes` Service's EndpointSlice points here.
 APISERVER_RELAY_PORT = 6443
+
+
+def free_ports(count: int) -> list[int]:
+    """Ports the kernel hands out for 127.0.0.1, all held open at once so they differ."""
+    sockets = []
+    try:
+        for _ in range(count):
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.bind((HOST, 0))
+            sockets.append(s)
+        return [s.getsockname()[1] for s in sockets]
+    finally:
+        for s in sockets:
+            s.close()

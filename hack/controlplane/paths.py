@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
+
+from hack.gobuild import cache_dir
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 REPO_ROOT = PACKAGE_DIR.parents[1]
@@ -16,8 +17,4 @@ DEFAULT_STATE_DIR = REPO_ROOT / ".cluster"
 
 def cache_root() -> Path:
     """Root of the binary cache; one sub-folder per set of pins."""
-    override = os.environ.get("HANDTRACKER_CONTROLPLANE_CACHE")
-    if override:
-        return Path(override).expanduser().resolve()
-    xdg = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(xdg) / "handtracker" / "controlplane"
+    return cache_dir("controlplane", "HANDTRACKER_CONTROLPLANE_CACHE")

@@ -6,10 +6,10 @@ changes the hash and therefore the cache folder, which triggers a rebuild.
 
 from __future__ import annotations
 
-import hashlib
-import re
 from dataclasses import dataclass
 from pathlib import Path
+
+from hack import gobuild
 
 from .paths import GO_MODULES_DIR
 
@@ -53,17 +53,9 @@ BINARIES: tuple[GoBinary, ...] = (
 BINARY_NAMES: tuple[str, ...] = tuple(b.name for b in BINARIES)
 
 
-def required_version(module: str, dependency: str) -> str:
-    """The version of `dependency` required by the go.mod in go/<module>/."""
-    text = (GO_MODULES_DIR / module / "go.mod").read_text()
-    match = re.search(rf"^\s*(?:require\s+)?{re.escape(dependency)}\s+(v\S+)", text, re.M)
-    if not match:
-        raise ValueError(f"{dependency} is not required in go/{module}/go.mod")
-    return match.group(1)
-
-
 def kubernetes_version() -> str:
-    return required_version("kubernetes", "k8s.io/kubernetes")
+    """The pinned Kubernetes release, e.g. "v1.36.3"."""
+    return gobuild.required_version(GO_MODULES_DIR / "kubernetes", "k8s.io/kubernetes")
 
 
 def pin_files() -> list[Path]:
@@ -77,9 +69,10 @@ def pin_files() -> list[Path]:
 
 def pins_hash(go_version: str) -> str:
     """Short hash of the pins, the Go toolchain and the build recipe."""
-    digest = hashlib.sha256()
-    digest.update(f"recipe={RECIPE_VERSION}\ngo={go_version}\n".encode())
-    for path in pin_files():
-        digest.update(path.relative_to(GO_MODULES_DIR).as_posix().encode() + b"\0")
-        digest.update(path.read_bytes() + b"\0")
-    return digest.hexdigest()[:16]
+    parts = (
+        part
+        for path in pin_files()
+        for part in (path.relative_to(GO_MODULES_DIR).as_posix().encode() + b"\0",
+                     path.read_bytes() + b"\0")
+    )
+    return gobuild.pins_hash(f"recipe={RECIPE_VERSION}\ngo={go_version}\n", parts, 16)

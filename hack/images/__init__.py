@@ -13,9 +13,7 @@ loading needs ctr.
 
 from __future__ import annotations
 
-import fcntl
-from collections.abc import Iterator
-from contextlib import contextmanager
+from hack.gobuild import locked
 
 from . import base, dockerfile, pause
 from .buildah import BuiltImage
@@ -25,28 +23,23 @@ from .paths import work_root
 
 WORKLOAD_IMAGE = "localhost/handtracker-workload:dev"
 OPERATOR_IMAGE = "localhost/handtracker-operator:dev"
-# The kubelet's sandbox image (containerd's `sandbox_image`), e.g. localhost/pause:v1.36.3.
-PAUSE_IMAGE = pause.image_ref()
-# What a node runs, in the order load() imports them.
-NODE_IMAGES = (PAUSE_IMAGE, WORKLOAD_IMAGE, OPERATOR_IMAGE)
 
 WORKLOAD = dockerfile.DockerfileImage("workload", WORKLOAD_IMAGE, "Dockerfile.workload")
 OPERATOR = dockerfile.DockerfileImage("operator", OPERATOR_IMAGE, "Dockerfile.operator")
 
 
-@contextmanager
-def _lock() -> Iterator[None]:
-    """Two builds at once would both bootstrap a base and race on the tags."""
-    with open(work_root() / "lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        yield
+def node_images() -> tuple[str, ...]:
+    """What a node runs, in the order load() imports them: the kubelet's sandbox image
+    (e.g. localhost/pause:v1.36.3), the workload and the operator."""
+    return (pause.image_ref(), WORKLOAD_IMAGE, OPERATOR_IMAGE)
 
 
 def ensure_built() -> list[BuiltImage]:
     """Base, pause, workload and operator images, each built only when out of date."""
     require(["buildah", "debootstrap", "gcc", "chroot"])
     timer = Timer()
-    with _lock():
+    # Two builds at once would both bootstrap a base and race on the tags.
+    with locked(work_root() / "lock"):
         base_image = base.ensure()
         images = [
             base_image,
@@ -60,12 +53,11 @@ def ensure_built() -> list[BuiltImage]:
 
 
 __all__ = [
-    "NODE_IMAGES",
     "OPERATOR_IMAGE",
-    "PAUSE_IMAGE",
     "WORKLOAD_IMAGE",
     "BuiltImage",
     "ImageBuildError",
     "ensure_built",
     "load",
+    "node_images",
 ]

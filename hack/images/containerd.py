@@ -20,13 +20,17 @@ from .commands import ImageBuildError, Timer, log, pipe, require, run
 
 # The namespace the kubelet's images live in (containerd's CRI plugin).
 NAMESPACE = "k8s.io"
-# buildah builds for this machine; in an index (a docker archive has none) pick its entry.
-_PLATFORM = ("linux", {"x86_64": "amd64", "aarch64": "arm64"}.get(
-    platform.machine(), platform.machine()))
 _INDEX_TYPES = (
     "application/vnd.oci.image.index.v1+json",
     "application/vnd.docker.distribution.manifest.list.v2+json",
 )
+
+
+def _platform() -> tuple[str, str]:
+    """buildah builds for this machine; in an index (a docker archive has none) pick its
+    entry."""
+    machine = platform.machine()
+    return "linux", {"x86_64": "amd64", "aarch64": "arm64"}.get(machine, machine)
 
 
 def _ctr(socket: Path, *args: str | Path) -> str:
@@ -44,7 +48,7 @@ def _config_digest(socket: Path, target: str) -> str | None:
         return (manifest.get("config") or {}).get("digest")
     for entry in manifest.get("manifests", []):
         wanted = entry.get("platform") or {}
-        if (wanted.get("os"), wanted.get("architecture")) in ((None, None), _PLATFORM):
+        if (wanted.get("os"), wanted.get("architecture")) in ((None, None), _platform()):
             return _config_digest(socket, entry["digest"])
     return None
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
+
+from hack.gobuild import cache_dir
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 REPO_ROOT = PACKAGE_DIR.parents[1]
@@ -14,12 +15,7 @@ KUBERNETES_GO_MODULE = REPO_ROOT / "hack" / "controlplane" / "go" / "kubernetes"
 
 def work_root() -> Path:
     """Scratch space (the pause binary), build logs and the build lock."""
-    override = os.environ.get("HANDTRACKER_IMAGES_CACHE")
-    if override:
-        root = Path(override).expanduser().resolve()
-    else:
-        xdg = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-        root = Path(xdg) / "handtracker" / "images"
+    root = cache_dir("images", "HANDTRACKER_IMAGES_CACHE")
     root.mkdir(parents=True, exist_ok=True)
     return root
 

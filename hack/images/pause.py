@@ -8,12 +8,15 @@ import re
 import tempfile
 from pathlib import Path
 
+from hack.controlplane.pins import kubernetes_version
+from hack.gobuild import BuildError, source_dir
+from hack.node import sandbox_image
+
 from . import buildah
 from .buildah import INPUTS_LABEL, BuiltImage
 from .commands import ImageBuildError, Timer, log, run
 from .paths import KUBERNETES_GO_MODULE, work_root
 
-REPOSITORY = "localhost/pause"
 MODULE = "k8s.io/kubernetes"
 SOURCE = "build/pause/linux/pause.c"
 # As upstream's build/pause/Makefile (CFLAGS), which also runs it as nobody.
@@ -22,38 +25,18 @@ USER = "65535:65535"
 RECIPE_VERSION = "1"
 
 
-def kubernetes_version() -> str:
-    """The pinned release, read from go.mod directly: hack.controlplane imports this
-    package for PAUSE_IMAGE, so importing it back here would be circular."""
-    text = (KUBERNETES_GO_MODULE / "go.mod").read_text()
-    match = re.search(rf"^\s*(?:require\s+)?{re.escape(MODULE)}\s+(v\S+)", text, re.M)
-    if not match:
-        raise ImageBuildError(f"{MODULE} is not required in {KUBERNETES_GO_MODULE}/go.mod")
-    return match.group(1)
-
-
 def image_ref() -> str:
-    return f"{REPOSITORY}:{kubernetes_version()}"
+    """The name the real node's containerd knows the sandbox image by."""
+    return sandbox_image()
 
 
 def module_dir() -> Path:
     """The pinned module's source in the Go module cache, downloaded if it is not there
     (the control-plane build normally has fetched it already)."""
-    from hack.controlplane.build import BuildError, find_go, go_env
-
     try:
-        toolchain = find_go()
+        return source_dir(KUBERNETES_GO_MODULE, MODULE)
     except BuildError as err:
         raise ImageBuildError(str(err)) from err
-    env = go_env(toolchain)
-    cmd = [str(toolchain.go), "list", "-m", "-f", "{{.Dir}}", MODULE]
-    folder = run(cmd, env=env, cwd=KUBERNETES_GO_MODULE).strip()
-    if not folder:
-        run([str(toolchain.go), "mod", "download", MODULE], env=env, cwd=KUBERNETES_GO_MODULE)
-        folder = run(cmd, env=env, cwd=KUBERNETES_GO_MODULE).strip()
-    if not folder:
-        raise ImageBuildError(f"go could not download {MODULE}")
-    return Path(folder)
 
 
 def _pause_tag(module: Path) -> str:

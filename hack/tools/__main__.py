@@ -31,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             cluster = current()
             if cluster is None:
-                print("the control plane is not running: python -m hack.controlplane up",
+                print("the control plane is not running: python -m hack.bed up",
                       file=sys.stderr)
                 return 1
             done = getattr(crds, args.action)(cluster, args.set)

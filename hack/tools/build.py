@@ -6,18 +6,14 @@ change builds a new entry and leaves the control plane's cache (and its hash) al
 
 from __future__ import annotations
 
-import fcntl
-import hashlib
 import os
-import re
 import subprocess
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from hack.controlplane.build import BuildError, find_go, go_env
-from hack.controlplane.paths import cache_root
+from hack.gobuild import BuildError, cache_dir, find_go, locked, pins_hash, required_version
 
 GO_DIR = Path(__file__).resolve().parent / "go"
 RECIPE_VERSION = "2"
@@ -52,11 +48,7 @@ def _tool(name: str) -> GoTool:
 
 
 def pinned_version(tool: GoTool) -> str:
-    text = (GO_DIR / tool.name / "go.mod").read_text()
-    match = re.search(rf"^\s*(?:require\s+)?{re.escape(tool.module)}\s+v(\S+)", text, re.M)
-    if not match:
-        raise BuildError(f"{tool.module} is not required in hack/tools/go/{tool.name}/go.mod")
-    return tool.version_prefix + match.group(1)
+    return tool.version_prefix + required_version(GO_DIR / tool.name, tool.module)[1:]
 
 
 def ldflags(tool: GoTool) -> str:
@@ -66,14 +58,12 @@ def ldflags(tool: GoTool) -> str:
 
 def tools_cache() -> Path:
     # Beside, not inside, the control plane's per-hash folders.
-    return cache_root().parent / "tools"
+    return cache_dir("tools")
 
 
 def tool_hash(name: str, go_version: str) -> str:
-    digest = hashlib.sha256(f"{RECIPE_VERSION}\n{go_version}\n".encode())
-    for file in ("go.mod", "go.sum"):
-        digest.update((GO_DIR / name / file).read_bytes())
-    return digest.hexdigest()[:12]
+    parts = ((GO_DIR / name / file).read_bytes() for file in ("go.mod", "go.sum"))
+    return pins_hash(f"{RECIPE_VERSION}\n{go_version}\n", parts, 12)
 
 
 def tool_path(name: str) -> Path:
@@ -89,10 +79,7 @@ def ensure_tool(name: str) -> Path:
     target = tools_cache() / f"{name}-{tool_hash(name, toolchain.version)}" / name
     if os.access(target, os.X_OK):
         return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    # Two test runs at once must not build into the same folder.
-    with open(target.parent / "lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with locked(target.parent / "lock"):
         if os.access(target, os.X_OK):
             return target
         started = time.monotonic()
@@ -101,7 +88,7 @@ def ensure_tool(name: str) -> Path:
         result = subprocess.run(
             [str(toolchain.go), "build", "-trimpath", f"-ldflags={ldflags(tool)}",
              "-o", str(partial), tool.package],
-            cwd=GO_DIR / name, env=go_env(toolchain),
+            cwd=GO_DIR / name, env=toolchain.env(),
         )
         if result.returncode != 0:
             partial.unlink(missing_ok=True)

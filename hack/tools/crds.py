@@ -8,7 +8,6 @@ needed to install a newer release.
 from __future__ import annotations
 
 import json
-import subprocess
 from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from hack.controlplane.build import find_go, go_env
+from hack.gobuild import source_dir
 
 from .build import GO_DIR
 
@@ -66,13 +65,7 @@ def crd_set(name: str) -> CrdSet:
 def module_dir(name: str) -> Path:
     """The pinned module's folder in the Go module cache (downloaded if missing)."""
     chosen = crd_set(name)
-    toolchain = find_go()
-    out = subprocess.run(
-        [str(toolchain.go), "mod", "download", "-json", chosen.module],
-        cwd=GO_DIR / chosen.folder, env=go_env(toolchain),
-        capture_output=True, text=True, check=True, timeout=600,
-    )
-    return Path(json.loads(out.stdout)["Dir"])
+    return source_dir(GO_DIR / chosen.folder, chosen.module)
 
 
 def manifests(name: str) -> list[dict[str, Any]]:

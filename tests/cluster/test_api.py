@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from hack.controlplane import realnode
+from hack import node
 from hack.controlplane.network import NODE_IP
 from tests.cluster import manifests
 from tests.fixtures.cluster import Kubectl, KubectlError
@@ -63,7 +63,7 @@ def test_every_component_listens_on_loopback_or_the_node_address(cluster) -> Non
                 # 0100007F is 127.0.0.1 in /proc/net/tcp's little-endian hex. The real
                 # node's processes may also listen on the node's own address.
                 allowed = {"0100007F"}
-                if proc["name"] in realnode.PROCESS_NAMES:
+                if proc["name"] in node.PROCESS_NAMES:
                     allowed.add(NODE_ADDRESS_HEX)
                 assert listening[inode] in allowed, (
                     f"{proc['name']} listens on {listening[inode]}"

@@ -18,14 +18,14 @@ from pathlib import Path
 
 import pytest
 
-from hack import controlplane
-from hack.controlplane.paths import REPO_ROOT
+from hack import bed, controlplane
+from tests.support.repo import REPO_ROOT
 from tests.support.waiting import eventually
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "hack.controlplane", *args],
+        [sys.executable, "-m", "hack.bed", *args],
         cwd=REPO_ROOT, capture_output=True, text=True, timeout=300,
     )
 
@@ -52,7 +52,7 @@ def _port_open(port: int) -> bool:
 def test_up_on_a_running_cluster_returns_at_once(cluster) -> None:
     before = _processes(cluster.state_dir)
     started = time.monotonic()
-    again = controlplane.ensure_up(cluster.state_dir)
+    again = bed.up(cluster.state_dir)
     elapsed = time.monotonic() - started
     assert elapsed < 2.0
     assert not again.started
@@ -73,10 +73,10 @@ def test_up_command_reports_the_running_cluster(cluster) -> None:
 @pytest.mark.cluster
 @pytest.mark.slow
 def test_crash_is_reported_and_down_stops_every_process(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    # The machine has one real node, held by the session's cluster: this one is kwok only.
-    monkeypatch.setenv("HANDTRACKER_REAL_NODE", "0")
+    # The machine has one real node, held by the session's cluster: this one, with no
+    # members, is the control plane and kwok only.
     state_dir = tmp_path / "second"
     second = controlplane.up(state_dir)
     try:

@@ -21,8 +21,7 @@ from typing import Any
 
 import pytest
 
-from hack import controlplane, images
-from hack.controlplane import realnode
+from hack import bed, images, node
 from hack.controlplane.processes import start_ticks
 from tests.fixtures.cluster import Kubectl
 from tests.support.net import free_port
@@ -120,7 +119,7 @@ def test_make_demo_serves_the_ui_from_real_pods_and_ctrl_c_stops_it_cleanly(
         assert conditions["Ready"] == "True"
         pods = kubectl.json("get", "pods", "-n", namespace,
                             "-l", "app.kubernetes.io/instance=hands")["items"]
-        assert pods and {p["spec"]["nodeName"] for p in pods} == {realnode.NODE_NAME}
+        assert pods and {p["spec"]["nodeName"] for p in pods} == {node.NODE_NAME}
         assert {p["spec"]["containers"][0]["image"] for p in pods} == {images.WORKLOAD_IMAGE}
 
         with urllib.request.urlopen(f"http://{bind}/", timeout=10) as page:
@@ -148,7 +147,7 @@ def test_make_demo_serves_the_ui_from_real_pods_and_ctrl_c_stops_it_cleanly(
     assert took <= STOP_BUDGET
     assert not [name for name, pid in started.items() if _running(pid)]
     # The cluster was running before the demo, so it stays; what the demo made goes.
-    assert controlplane.current(real_node.state_dir) is not None
+    assert bed.current(real_node.state_dir) is not None
     eventually(lambda: not kubectl.json("get", "ht", "-n", namespace)["items"], timeout=30,
                message="the demo's HandTracker is deleted")
     assert not _answers(bind), "the UI still answers after Ctrl-C"

@@ -13,8 +13,7 @@ from typing import Any
 
 import requests
 
-from hack import images
-from hack.controlplane import realnode
+from hack import images, node
 from tests.fixtures.cluster import Kubectl, KubectlError
 from tests.fixtures.operator import condition, get
 from tests.support.manifests import handtracker
@@ -27,7 +26,7 @@ SMALL = {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"cpu": "1", 
 def tracker(name: str, **spec: Any) -> dict[str, Any]:
     """A HandTracker running the locally built workload image on the real node."""
     body: dict[str, Any] = {"image": images.WORKLOAD_IMAGE, "replicas": 1, "resources": SMALL}
-    body.update(realnode.placement())
+    body.update(node.placement())
     body.update(spec)
     return handtracker(name, **body)
 
@@ -35,7 +34,7 @@ def tracker(name: str, **spec: Any) -> dict[str, Any]:
 def on_real_node(manifest: dict[str, Any]) -> dict[str, Any]:
     """An example manifest with the local image, small requests and real-node placement."""
     manifest["spec"] = {**(manifest.get("spec") or {}), "image": images.WORKLOAD_IMAGE,
-                        "resources": SMALL, **realnode.placement()}
+                        "resources": SMALL, **node.placement()}
     return manifest
 
 

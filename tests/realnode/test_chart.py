@@ -9,18 +9,17 @@ from typing import Any
 
 import yaml
 
-from hack import images
-from hack.controlplane import realnode
+from hack import images, node
 from tests.fixtures.chart import CHART, helm_run
 from tests.fixtures.cluster import Kubectl
 from tests.fixtures.operator import apply, wait_condition
-from tests.realnode.helpers import gone, pods, tracker
+from tests.node.helpers import gone, pods, tracker
 from tests.support.waiting import eventually
 
 
 def _values(folder: Path, watched: str) -> Path:
     repository, tag = images.OPERATOR_IMAGE.rsplit(":", 1)
-    placement = realnode.placement()
+    placement = node.placement()
     path = folder / "values.yaml"
     path.write_text(yaml.safe_dump({
         "image": {"repository": repository, "tag": tag, "pullPolicy": "IfNotPresent"},
@@ -50,13 +49,13 @@ def test_helm_install_reconciles_a_handtracker_and_uninstall_removes_the_operato
         replicas = kubectl.json("get", "pods", "-n", home, "-l",
                                 "app.kubernetes.io/name=handtracker-operator")["items"]
         assert len(replicas) == 2
-        assert {p["spec"]["nodeName"] for p in replicas} == {realnode.NODE_NAME}
+        assert {p["spec"]["nodeName"] for p in replicas} == {node.NODE_NAME}
         assert {p["spec"]["serviceAccountName"] for p in replicas} == {name}
 
         apply(kubectl, ns, tracker("by-chart"))
         ht = wait_condition(kubectl, ns, "by-chart", timeout=240)
         assert ht["status"]["readyReplicas"] == 1
-        assert pods(kubectl, ns, "by-chart")[0]["spec"]["nodeName"] == realnode.NODE_NAME
+        assert pods(kubectl, ns, "by-chart")[0]["spec"]["nodeName"] == node.NODE_NAME
         logs = "".join(kubectl("logs", "-n", home, p["metadata"]["name"]) for p in replicas)
         assert "by-chart" in logs
         # Namespaced RBAC: a Role in the watched namespace, none cluster-wide for children.

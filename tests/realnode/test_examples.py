@@ -14,11 +14,10 @@ from handtracker_workload import create_app
 from handtracker_workload.config import Settings
 from handtracker_workload.inference import Detector
 
-from hack import children
-from hack.controlplane import realnode
+from hack import children, node
 from tests.fixtures.cluster import Kubectl
 from tests.fixtures.operator import apply, example, wait_condition, wait_stable
-from tests.realnode.helpers import on_real_node, pods, service_url
+from tests.node.helpers import on_real_node, pods, service_url
 from tests.support.waiting import eventually
 
 PHOTO = "mpsamples_two_thumbs_up.jpg"
@@ -42,7 +41,7 @@ def test_minimal_example_serves_the_same_hands_as_in_process(
     print(f"minimal example Ready with real pods in {time.monotonic() - started:.1f} s")
     assert ht["status"]["readyReplicas"] == 2
     for pod in pods(kubectl, ns, "hands"):
-        assert pod["spec"]["nodeName"] == realnode.NODE_NAME
+        assert pod["spec"]["nodeName"] == node.NODE_NAME
         assert pod["status"]["podIP"].startswith("10.245.0.")
 
     photo = (hands_dir / PHOTO).read_bytes()
@@ -67,7 +66,7 @@ def test_production_example_is_ready_with_real_pods(
     ht = wait_stable(kubectl, ns, "hands-prod")
     assert ht["status"]["readyReplicas"] >= 2  # the HPA's minimum
     assert {p["spec"]["nodeName"] for p in pods(kubectl, ns, "hands-prod")} == {
-        realnode.NODE_NAME}
+        node.NODE_NAME}
 
 
 def test_suspended_example_runs_nothing_until_resumed(
@@ -126,4 +125,4 @@ def test_logs_exec_port_forward_and_top_reach_real_pods(
     cpu, memory = line.split()[1:3]
     assert cpu.endswith("m") and memory.endswith("Mi")
     assert int(memory[:-2]) > 50  # a loaded MediaPipe model, not an empty sandbox
-    assert realnode.NODE_NAME in kubectl("top", "node", "--no-headers")
+    assert node.NODE_NAME in kubectl("top", "node", "--no-headers")

@@ -12,11 +12,10 @@ from typing import Any
 import requests
 import yaml
 
-from hack import images
-from hack.controlplane import realnode
+from hack import images, node
 from tests.fixtures.cluster import Kubectl
 from tests.fixtures.operator import apply, wait_condition
-from tests.realnode.helpers import Prober, container_pid, gone, pods, service_url, tracker
+from tests.node.helpers import Prober, container_pid, gone, pods, service_url, tracker
 from tests.support.repo import REPO_ROOT
 from tests.support.waiting import eventually
 
@@ -73,7 +72,7 @@ def _overlay(folder: Path, watched: str) -> Path:
     """A kustomize overlay on deploy/, as a user would write one: the local image, the
     node it runs on, and (for the test) one namespace to watch."""
     folder.mkdir(parents=True, exist_ok=True)
-    placement = realnode.placement()
+    placement = node.placement()
     patch = [
         {"op": "add", "path": "/spec/template/spec/nodeSelector",
          "value": placement["nodeSelector"]},
@@ -116,7 +115,7 @@ def test_the_operator_runs_as_a_pod_and_reconciles(
                                 "-l", "app.kubernetes.io/name=handtracker-operator")["items"]
         assert len(replicas) == 2
         for pod in replicas:
-            assert pod["spec"]["nodeName"] == realnode.NODE_NAME
+            assert pod["spec"]["nodeName"] == node.NODE_NAME
             assert pod["spec"]["serviceAccountName"] == "handtracker-operator"
             assert pod["spec"]["containers"][0]["image"] == images.OPERATOR_IMAGE
 
@@ -129,7 +128,7 @@ def test_the_operator_runs_as_a_pod_and_reconciles(
         apply(kubectl, ns, tracker("by-pod"))
         ht = wait_condition(kubectl, ns, "by-pod", timeout=240)
         assert ht["status"]["readyReplicas"] == 1
-        assert pods(kubectl, ns, "by-pod")[0]["spec"]["nodeName"] == realnode.NODE_NAME
+        assert pods(kubectl, ns, "by-pod")[0]["spec"]["nodeName"] == node.NODE_NAME
         assert "by-pod" in _log(kubectl, active)
         assert "by-pod" not in _log(kubectl, standby), "the standby reconciled"
 

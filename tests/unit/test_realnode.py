@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from hack.controlplane import realnode
+from hack import node
 from hack.controlplane.certs import ClientCredential, Credentials
 from hack.controlplane.components import Layout
 from hack.controlplane.network import (
@@ -19,8 +19,8 @@ from hack.controlplane.network import (
     NODE_IP,
     POD_SUBNET,
 )
-from hack.controlplane.realnode import configs, host, objects
 from hack.hostcheck import compare
+from hack.node import configs, host, objects
 
 
 @pytest.fixture
@@ -100,7 +100,7 @@ def test_pods_reach_the_apiserver_through_the_relay() -> None:
 
 
 def test_placement_tolerates_the_taint_and_selects_the_node() -> None:
-    placement = realnode.placement()
+    placement = node.placement()
     key, value = configs.NODE_LABEL
     assert placement["nodeSelector"] == {key: value}
     toleration = placement["tolerations"][0]

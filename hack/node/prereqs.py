@@ -7,7 +7,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from ..network import BRIDGE
+from hack.controlplane.network import BRIDGE
+
 from .configs import CNI_BIN_DIR
 
 # Debian packages providing each program (hack/system-deps.sh installs them).

@@ -9,9 +9,9 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..certs import Credentials
-from ..components import Layout
-from ..network import (
+from hack.controlplane.certs import Credentials
+from hack.controlplane.components import Layout
+from hack.controlplane.network import (
     APISERVER_RELAY_PORT,
     BRIDGE,
     HOST,
@@ -21,6 +21,8 @@ from ..network import (
     NODE_NAME,
     POD_SUBNET,
 )
+from hack.controlplane.pins import kubernetes_version
+from hack.gobuild import cache_dir
 
 CNI_BIN_DIR = Path("/usr/lib/cni")  # Debian's containernetworking-plugins
 # The kubelet registers the node with this taint and label: only pods that ask for
@@ -47,9 +49,13 @@ class NodePorts:
 
 def containerd_root() -> Path:
     """Images and snapshots outlive a cluster: a warm `up` then imports nothing."""
-    from ..paths import cache_root
+    return cache_dir("containerd")
 
-    return cache_root().parent / "containerd"
+
+def sandbox_image() -> str:
+    """The kubelet's sandbox ("pause") image, from the pinned Kubernetes release
+    (hack/images builds it under this name), e.g. localhost/pause:v1.36.3."""
+    return f"localhost/pause:{kubernetes_version()}"
 
 
 def containerd_config(layout: Layout, sandbox_image: str) -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 from pathlib import Path
 
-from ..network import APISERVER_RELAY_PORT, METRICS_SERVER_PORT, NODE_IP
+from hack.controlplane.network import APISERVER_RELAY_PORT, METRICS_SERVER_PORT, NODE_IP
 
 MANAGED_BY = ("endpointslice.kubernetes.io/managed-by", "controlplane.handtracker.dev")
 METRICS_USER = "system:metrics-server"

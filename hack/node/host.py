@@ -20,7 +20,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from ..network import BRIDGE, NODE_IP, POD_SUBNET
+from hack.controlplane.network import BRIDGE, NODE_IP, POD_SUBNET
 
 log = logging.getLogger(__name__)
 

@@ -1,10 +1,11 @@
 """The real node `real-0`: containerd, kubelet, kube-proxy and metrics-server on this machine.
 
-It joins the local control plane beside the kwok nodes. Its pods are real
-containers in network namespaces on a bridge that exists only on this machine.
-It is tainted, so only pods that tolerate the taint and select the node run there;
-everything else stays on kwok. One real node per machine: the bridge, the node
-address and the iptables chains are machine-wide.
+It joins the local control plane (hack/controlplane/) beside the kwok nodes, as a
+`Member` given to `up`; the project's images are loaded into its containerd afterwards
+(hack/images/, a layer above). Its pods are real containers in network namespaces on
+a bridge that exists only on this machine. It is tainted, so only pods that tolerate
+the taint and select the node run there; everything else stays on kwok. One real node
+per machine: the bridge, the node address and the iptables chains are machine-wide.
 
 HANDTRACKER_REAL_NODE chooses: `auto` (default) adds the node where the machine
 can run it and otherwise says what is missing and carries on with kwok only
@@ -18,26 +19,23 @@ import json
 import logging
 import os
 import subprocess
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
-from hack import images
+from hack.controlplane import api
+from hack.controlplane.cluster import Cluster, ClusterError, Handle
+from hack.controlplane.components import Layout
+from hack.controlplane.network import HOST, NODE_NAME, free_ports
+from hack.controlplane.processes import ProcessRecord, is_running, stop
 
-from .. import api
-from ..certs import Credentials
-from ..components import Layout
-from ..network import HOST, NODE_NAME
-from ..processes import ProcessRecord, is_running, stop
 from . import configs, host, objects, prereqs
-from .configs import NODE_LABEL, NODE_TAINT, NodePorts
+from .configs import NODE_LABEL, NODE_TAINT, NodePorts, sandbox_image
 
 __all__ = [
-    "NODE_LABEL", "NODE_NAME", "NODE_TAINT", "PROCESS_NAMES", "NodeContext", "NodeError",
-    "mode", "placement", "start", "teardown",
+    "NAME", "NODE_LABEL", "NODE_NAME", "NODE_TAINT", "PROCESS_NAMES", "NodeError", "RealNode",
+    "mode", "placement", "runs_in", "sandbox_image",
 ]
 
 log = logging.getLogger(__name__)
@@ -46,9 +44,11 @@ log = logging.getLogger(__name__)
 # between stopping the kubelet and stopping containerd.
 PROCESS_NAMES = ("containerd", "apiserver-relay", "kube-proxy", "kubelet", "metrics-server")
 OWNER_FILE = Path("/run/handtracker/real-node-owner")
+# Its part of the cluster's state file.
+NAME = "node"
 
 
-class NodeError(RuntimeError):
+class NodeError(ClusterError):
     """The real node could not be started, or is in use by another cluster."""
 
 
@@ -82,59 +82,67 @@ def placement() -> dict:
     return {"nodeSelector": {key: value}, "tolerations": [{**NODE_TAINT, "operator": "Equal"}]}
 
 
+def runs_in(cluster: Cluster) -> bool:
+    """Whether the real node joined this cluster."""
+    return NAME in cluster.joined
+
+
 @dataclass(frozen=True)
-class NodeContext:
-    """What the node needs from the control plane that is coming up."""
+class RealNode:
+    """The real node as a member of the control plane (`controlplane.up(members=...)`)."""
 
-    bin_dir: Path
-    layout: Layout
-    creds: Credentials
-    apiserver_port: int
-    launch: Callable[[str, list[str]], None]
-    save: Callable[[dict], None]  # records the node's state (sysctls to restore) at once
-    kubectl: Callable[..., str]
-    wait_for: Callable[[str, Callable[[], bool]], None]
-    free_ports: Callable[[int], list[int]]
+    name: str = NAME
+    process_names: tuple[str, ...] = PROCESS_NAMES
+
+    def join(self, handle: Handle) -> None:
+        start_node, why_not = wanted()
+        if start_node:
+            _start(handle)
+        else:
+            log.warning("kwok nodes only: %s", why_not)
+
+    def leave(self, layout: Layout, state: dict | None, records: list[ProcessRecord],
+              bin_dir: Path | None) -> list[str]:
+        return teardown(layout, state, records, bin_dir)
 
 
-def start(ctx: NodeContext) -> dict:
-    """Starts the node and returns its state (kept in the cluster's state file)."""
-    _claim(ctx.layout)
-    layout = ctx.layout
+def _start(handle: Handle) -> None:
+    """Starts the node; its state goes into the cluster's state file before the first
+    change to the machine, so `down` can undo a half-started node."""
+    layout = handle.layout
+    _claim(layout)
     layout.node.mkdir(parents=True, exist_ok=True)
     layout.run_dir.mkdir(parents=True, exist_ok=True)
-    ports = NodePorts(*ctx.free_ports(3))
-    state = {
+    ports = NodePorts(*free_ports(3))
+    handle.record(**{NAME: {
         "sysctls": host.read_sysctls(),
         "folders": host.existing_folders(),
         "netns": host.pod_netns(),
         "ports": ports.to_json(),
-    }
-    ctx.save(state)  # before the first change, so `down` can undo a half-started node
+    }})
 
     host.set_sysctls(host.SYSCTLS)
     host.create_bridge()
-    _write_configs(ctx, ports)
+    _write_configs(handle, ports)
 
-    ctx.launch("containerd", configs.containerd_argv(layout))
-    ctx.wait_for("containerd", lambda: _containerd_answers(layout))
-    _load_images(layout)
+    handle.launch("containerd", configs.containerd_argv(layout))
+    handle.wait_for("containerd", lambda: _containerd_answers(layout))
 
-    ctx.kubectl("apply", "--server-side", "-f", "-", input=_list(
-        [objects.apiserver_endpoints(), *objects.metrics_server(ctx.creds.ca_cert)]
+    handle.kubectl("apply", "--server-side", "-f", "-", input=_list(
+        [objects.apiserver_endpoints(), *objects.metrics_server(handle.creds.ca_cert)]
     ))
-    ctx.launch("apiserver-relay", configs.relay_argv(ctx.apiserver_port))
-    ctx.launch("kube-proxy", configs.kube_proxy_argv(ctx.bin_dir, layout))
-    ctx.launch("kubelet", configs.kubelet_argv(ctx.bin_dir, layout))
-    ctx.launch("metrics-server", configs.metrics_server_argv(ctx.bin_dir, layout, ctx.creds))
+    bin_dir = handle.bins.bin_dir
+    handle.launch("apiserver-relay", configs.relay_argv(handle.ports.apiserver))
+    handle.launch("kube-proxy", configs.kube_proxy_argv(bin_dir, layout))
+    handle.launch("kubelet", configs.kubelet_argv(bin_dir, layout))
+    handle.launch("metrics-server", configs.metrics_server_argv(bin_dir, layout, handle.creds))
 
     insecure = api.insecure_context()
-    ctx.wait_for(
+    handle.wait_for(
         "kube-proxy /healthz",
         lambda: api.get(f"http://{HOST}:{ports.proxy_healthz}/healthz", insecure)[0] == 200,
     )
-    ctx.wait_for(f"Node {NODE_NAME} to be Ready", lambda: _node_ready(ctx))
-    return state
+    handle.wait_for(f"Node {NODE_NAME} to be Ready", lambda: _node_ready(handle))
 
 
 def teardown(
@@ -201,15 +209,15 @@ def _release(layout: Layout) -> None:
         pass
 
 
-def _write_configs(ctx: NodeContext, ports: NodePorts) -> None:
-    layout = ctx.layout
-    containerd = configs.containerd_config(layout, images.PAUSE_IMAGE)
+def _write_configs(handle: Handle, ports: NodePorts) -> None:
+    layout = handle.layout
+    containerd = configs.containerd_config(layout, sandbox_image())
     (layout.node / "containerd.toml").write_text(containerd)
     cni = layout.node / "cni"
     cni.mkdir(exist_ok=True)
     (cni / "10-handtracker.conflist").write_text(configs.cni_conflist(layout))
     (layout.node / "kubelet.yaml").write_text(
-        yaml.safe_dump(configs.kubelet_config(layout, ctx.creds, ports))
+        yaml.safe_dump(configs.kubelet_config(layout, handle.creds, ports))
     )
     (layout.node / "kube-proxy.yaml").write_text(
         yaml.safe_dump(configs.kube_proxy_config(layout, ports))
@@ -224,18 +232,11 @@ def _containerd_answers(layout: Layout) -> bool:
     return result.returncode == 0
 
 
-def _load_images(layout: Layout) -> None:
-    """The sandbox image and the project's images, built (or found cached) and imported."""
-    started = time.monotonic()
-    images.load(layout.containerd_socket, images.ensure_built())
-    log.info("images ready in the node's containerd in %.0f s", time.monotonic() - started)
-
-
-def _node_ready(ctx: NodeContext) -> bool:
-    creds = ctx.creds
+def _node_ready(handle: Handle) -> bool:
+    creds = handle.creds
     admin = api.client_context(creds.ca_cert, creds.clients["admin"].cert,
                                creds.clients["admin"].key)
-    node = api.get_json(f"https://{HOST}:{ctx.apiserver_port}/api/v1/nodes/{NODE_NAME}", admin)
+    node = api.get_json(f"{handle.server}/api/v1/nodes/{NODE_NAME}", admin)
     conditions = ((node or {}).get("status") or {}).get("conditions") or []
     return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
 
