@@ -13,7 +13,7 @@ from hack import images, node
 from tests.fixtures.chart import CHART, helm_run
 from tests.fixtures.cluster import Kubectl
 from tests.fixtures.operator import apply, wait_condition
-from tests.node.helpers import gone, pods, tracker
+from tests.realnode.helpers import gone, pods, tracker
 from tests.support.waiting import eventually
 
 

@@ -17,7 +17,7 @@ from handtracker_workload.inference import Detector
 from hack import children, node
 from tests.fixtures.cluster import Kubectl
 from tests.fixtures.operator import apply, example, wait_condition, wait_stable
-from tests.node.helpers import on_real_node, pods, service_url
+from tests.realnode.helpers import on_real_node, pods, service_url
 from tests.support.waiting import eventually
 
 PHOTO = "mpsamples_two_thumbs_up.jpg"

@@ -15,7 +15,7 @@ import yaml
 from hack import images, node
 from tests.fixtures.cluster import Kubectl
 from tests.fixtures.operator import apply, wait_condition
-from tests.node.helpers import Prober, container_pid, gone, pods, service_url, tracker
+from tests.realnode.helpers import Prober, container_pid, gone, pods, service_url, tracker
 from tests.support.repo import REPO_ROOT
 from tests.support.waiting import eventually
 
