@@ -1,5 +1,6 @@
 """The test bed: the local control plane (hack/controlplane/) with the real node
-(hack/node/) joined and the project's images (hack/images/) loaded into it.
+(hack/node/) joined, the project's images (hack/images/) loaded into it, and a real
+Gateway API implementation running there (gateway.py).
 
 The top of the bed's layers, each importing only those below it:
 gobuild ← controlplane ← node ← images ← bed. Images are built by their own explicit
@@ -18,6 +19,8 @@ from pathlib import Path
 from hack import controlplane, images, node
 from hack.controlplane import Cluster, ClusterError, Member, current, restart, status
 
+from . import gateway
+
 # What joins the control plane: the real node, where the machine can run it.
 MEMBERS: tuple[Member, ...] = (node.RealNode(),)
 
@@ -26,7 +29,7 @@ def up(state_dir: Path | str | None = None) -> Cluster:
     """Starts the bed, or returns the one running in `state_dir`, with the node's images
     loaded (those containerd already holds are skipped)."""
     cluster = controlplane.up(state_dir, members=MEMBERS)
-    _load_images(cluster)
+    _furnish(cluster)
     return cluster
 
 
@@ -40,16 +43,21 @@ def shared(state_dir: Path | str | None = None) -> Iterator[Cluster]:
     """The bed for the duration of the block, shared with concurrent users (see
     `controlplane.shared`)."""
     with controlplane.shared(state_dir, members=MEMBERS) as cluster:
-        _load_images(cluster)
+        _furnish(cluster)
         yield cluster
 
 
-def _load_images(cluster: Cluster) -> None:
-    if node.runs_in(cluster):
-        try:
-            images.load(cluster.containerd_socket, images.node_images())
-        except images.ImageBuildError as err:
-            raise ClusterError(f"loading the images into {node.NODE_NAME}: {err}") from err
+def _furnish(cluster: Cluster) -> None:
+    """The built images into the node's containerd, then the Gateway that runs there
+    (installed when this call started the cluster, or when it is not programmed)."""
+    if not node.runs_in(cluster):
+        return
+    try:
+        images.load(cluster.containerd_socket, images.node_images())
+    except images.ImageBuildError as err:
+        raise ClusterError(f"loading the images into {node.NODE_NAME}: {err}") from err
+    if cluster.started or not gateway.programmed(cluster):
+        gateway.install(cluster)
 
 
 __all__ = ["Cluster", "ClusterError", "current", "down", "restart", "shared", "status", "up"]

@@ -2,6 +2,7 @@
 
 base      a stand-in for python:3.11-slim: Debian bookworm by debootstrap + a venv (base.py)
 pause     the kubelet's sandbox image, from the pinned Kubernetes release (pause.py)
+traefik   the bed's Gateway API controller, the pinned Traefik on scratch (traefik.py)
 workload  Dockerfile.workload on the base (dockerfile.py)
 operator  Dockerfile.operator on the base
 
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 from hack.gobuild import locked
 
-from . import base, dockerfile, pause
+from . import base, dockerfile, pause, traefik
 from .buildah import BuiltImage
 from .commands import ImageBuildError, Timer, log, require
 from .containerd import load
@@ -30,12 +31,13 @@ OPERATOR = dockerfile.DockerfileImage("operator", OPERATOR_IMAGE, "Dockerfile.op
 
 def node_images() -> tuple[str, ...]:
     """What a node runs, in the order load() imports them: the kubelet's sandbox image
-    (e.g. localhost/pause:v1.36.3), the workload and the operator."""
-    return (pause.image_ref(), WORKLOAD_IMAGE, OPERATOR_IMAGE)
+    (e.g. localhost/pause:v1.36.3), the workload, the operator and the Gateway controller."""
+    return (pause.image_ref(), WORKLOAD_IMAGE, OPERATOR_IMAGE, traefik.image_ref())
 
 
 def ensure_built() -> list[BuiltImage]:
-    """Base, pause, workload and operator images, each built only when out of date."""
+    """Base, pause, workload, operator and Traefik images, each built only when out of
+    date."""
     require(["buildah", "debootstrap", "gcc", "chroot"])
     timer = Timer()
     # Two builds at once would both bootstrap a base and race on the tags.
@@ -46,6 +48,7 @@ def ensure_built() -> list[BuiltImage]:
             pause.ensure(),
             dockerfile.ensure(WORKLOAD, base_image),
             dockerfile.ensure(OPERATOR, base_image),
+            traefik.ensure(),
         ]
     summary = ", ".join(f"{i.name} {'built' if i.built else 'up to date'}" for i in images)
     log(f"images: {summary} ({timer.seconds:.1f} s)")

@@ -21,6 +21,7 @@ from . import (
     load,
     node_images,
     pause,
+    traefik,
 )
 from .containerd import images_in_containerd
 
@@ -60,6 +61,9 @@ def _rows() -> list[tuple[str, bool | None]]:
             stored = buildah.inspect(image.ref)
             current = bool(stored and stored.inputs == dockerfile.expected_inputs(image, on))
         rows.append((image.ref, current))
+    stored_traefik = buildah.inspect(traefik.image_ref())
+    rows.append((traefik.image_ref(),
+                 bool(stored_traefik and stored_traefik.inputs == traefik.expected_inputs())))
     return rows
 
 

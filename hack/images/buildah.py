@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 from dataclasses import dataclass
+from pathlib import Path
 
 from .commands import ImageBuildError, run
 
@@ -82,3 +83,19 @@ def commit(container: str, ref: str) -> StoredImage:
     if stored is None:
         raise ImageBuildError(f"buildah committed {ref} but does not list it")
     return stored
+
+
+def scratch_image(ref: str, binary: Path, target: str, user: str, inputs: str) -> StoredImage:
+    """An image of one static binary and nothing else, run as `user`: `target` is both
+    its path in the image and the entrypoint."""
+    container = run(["buildah", "from", "scratch"]).strip()
+    try:
+        run(["buildah", "copy", "--quiet", "--chmod", "0755", container, binary, target])
+        run([
+            "buildah", "config", "--entrypoint", json.dumps([target]), "--user", user,
+            "--label", f"{INPUTS_LABEL}={inputs}", container,
+        ])  # fmt: skip
+    except BaseException:
+        remove_container(container)
+        raise
+    return commit(container, ref)

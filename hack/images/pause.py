@@ -13,7 +13,7 @@ from hack.gobuild import BuildError, source_dir
 from hack.node import sandbox_image
 
 from . import buildah
-from .buildah import INPUTS_LABEL, BuiltImage
+from .buildah import BuiltImage
 from .commands import ImageBuildError, Timer, log, run
 from .paths import KUBERNETES_GO_MODULE, work_root
 
@@ -71,16 +71,6 @@ def ensure() -> BuiltImage:
     with tempfile.TemporaryDirectory(dir=work_root()) as tmp:
         binary = Path(tmp) / "pause"
         run(["gcc", *_cflags(module), "-o", binary, module / SOURCE], log_name="pause-gcc")
-        container = run(["buildah", "from", "scratch"]).strip()
-        try:
-            run(["buildah", "copy", "--quiet", "--chmod", "0755", container, binary, "/pause"])
-            run([
-                "buildah", "config", "--entrypoint", '["/pause"]', "--user", USER,
-                "--label", f"{INPUTS_LABEL}={inputs}", container,
-            ])  # fmt: skip
-        except BaseException:
-            buildah.remove_container(container)
-            raise
-        stored = buildah.commit(container, ref)
+        stored = buildah.scratch_image(ref, binary, "/pause", USER, inputs)
     log(f"built {ref} in {timer.seconds:.1f} s ({buildah.size(ref)})")
     return BuiltImage("pause", ref, stored.image_id, inputs, True, timer.seconds)

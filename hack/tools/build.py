@@ -37,6 +37,10 @@ TOOLS: dict[str, GoTool] = {
         GoTool("promtool", "github.com/prometheus/prometheus/cmd/promtool",
                "github.com/prometheus/prometheus", "github.com/prometheus/common/version.Version",
                version_prefix=""),
+        # The Gateway API implementation the bed runs on the real node (hack/bed/gateway.py).
+        GoTool("traefik", "github.com/traefik/traefik/v3/cmd/traefik",
+               "github.com/traefik/traefik/v3", "github.com/traefik/traefik/v3/pkg/version.Version",
+               version_prefix=""),
     )
 }
 

@@ -87,8 +87,9 @@ def route_condition(spec: HandTrackerSpec, ident: Identity, route: Mapping[str, 
 
 def route_url(spec: HandTrackerSpec, ident: Identity, route: Mapping[str, Any] | None,
               gateways: Mapping[tuple[str, str], Mapping[str, Any] | None]) -> str:
-    """http://<host><path> through the first parent that accepted the route: the route's
-    first exact hostname, else that Gateway's first address."""
+    """http://<host>[:<port>]<path> through the first parent that accepted the route: the
+    route's first exact hostname, else that Gateway's first address; the port is the
+    listener's, when it is not 80."""
     if not spec.http_route.enabled or route is None:
         return ""
     accepted = _accepted(route, ident)
@@ -97,13 +98,24 @@ def route_url(spec: HandTrackerSpec, ident: Identity, route: Mapping[str, Any] |
         key = parent_key(ref, ident)
         if (accepted.get(key) or {}).get("status") != "True":
             continue
+        gateway = gateways.get(key[:2]) or {}
         host = next((h for h in spec.http_route.hostnames if not h.startswith("*")), "")
         if not host:
-            gateway = gateways.get(key[:2]) or {}
             addresses = (gateway.get("status") or {}).get("addresses") or ()
             host = next((a.get("value", "") for a in addresses if a.get("value")), "")
         if host:
-            return f"http://{host}{path}"
+            port = _listener_port(gateway, key[2])
+            return f"http://{host}{f':{port}' if port not in (None, 80) else ''}{path}"
     return ""
 
 
+def _listener_port(gateway: Mapping[str, Any], section_name: str) -> int | None:
+    """The port of the listener a route attaches to: the one its parentRef names, else
+    the Gateway's first HTTP listener."""
+    listeners = [
+        listener for listener in (gateway.get("spec") or {}).get("listeners") or ()
+        if not section_name or listener.get("name") == section_name
+    ]
+    http = [listener for listener in listeners if listener.get("protocol") == "HTTP"]
+    chosen = (http or listeners or [{}])[0]
+    return chosen.get("port")
