@@ -78,8 +78,9 @@ class _Children:
     """One HandTracker's children: the desired hash last written to each, and when
     each was last reverted."""
 
-    written: dict[str, str] = field(default_factory=dict)  # kind -> desired hash
-    reverts: dict[str, deque[tuple[float, str, str]]] = field(default_factory=dict)
+    written: dict[str, str] = field(default_factory=dict)  # slot -> desired hash
+    # slot -> (when, kind, name, writer) of each revert
+    reverts: dict[str, deque[tuple[float, str, str, str]]] = field(default_factory=dict)
 
 
 @dataclass
@@ -99,7 +100,7 @@ class Conflicts:
         if action.verb != "update" or live is None:
             return False
         with self._lock:
-            last = self._entry(ident).written.get(action.kind)
+            last = self._entry(ident).written.get(action.slot)
         # Unknown after a start or a takeover: the first write tells nothing.
         return last is not None and _hash(live) != last
 
@@ -107,24 +108,24 @@ class Conflicts:
         """Counts a revert of `action`'s child (before the write undoes it)."""
         writer = writer_of(live or {}, self.me) if live else "a writer that deleted it"
         with self._lock:
-            self._entry(ident).reverts.setdefault(action.kind, deque()).append(
-                (self.clock(), action.name, writer))
+            self._entry(ident).reverts.setdefault(action.slot, deque()).append(
+                (self.clock(), action.kind, action.name, writer))
 
-    def wrote(self, ident: Identity, kind: str, live: Mapping[str, Any]) -> None:
+    def wrote(self, ident: Identity, slot: str, live: Mapping[str, Any]) -> None:
         """What the API answered to this operator's write of a child."""
         with self._lock:
-            self._entry(ident).written[kind] = _hash(live) or ""
+            self._entry(ident).written[slot] = _hash(live) or ""
 
     def current(self, ident: Identity) -> Conflict | None:
         """The child of `ident` reverted most often, if it is in conflict."""
         cutoff = self.clock() - WINDOW
         worst: Conflict | None = None
         with self._lock:
-            for kind, times in self._entry(ident).reverts.items():
+            for times in self._entry(ident).reverts.values():
                 while times and times[0][0] < cutoff:
                     times.popleft()
                 if len(times) >= THRESHOLD and (worst is None or len(times) > worst.reverts):
-                    _, name, writer = times[-1]
+                    _, kind, name, writer = times[-1]
                     worst = Conflict(kind, name, writer, len(times))
         return worst
 

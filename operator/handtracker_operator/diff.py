@@ -26,6 +26,7 @@ WRITER_ANNOTATION = "handtracking.dev/written-by"
 @dataclass(frozen=True)
 class Action:
     verb: str  # "create" | "update" | "delete"
+    slot: str  # which child (kinds.Child.slot)
     kind: str
     name: str
     manifest: Mapping[str, Any] | None
@@ -39,27 +40,30 @@ class Action:
 def plan(
     desired: Mapping[str, Mapping[str, Any] | None],
     observed: Mapping[str, Mapping[str, Any] | None],
+    kind_of: Mapping[str, str],
     settled: bool = False,
     writer: str = "",
 ) -> list[Action]:
-    """Actions in `desired` order; `settled` says the last reconcile saw this very spec,
-    so a child missing now was deleted behind the operator's back; `writer` is this
-    operator instance's stamp on what it writes."""
+    """Actions in `desired` order, for children keyed by slot (`kind_of` names each
+    slot's kind); `settled` says the last reconcile saw this very spec, so a child missing
+    now was deleted behind the operator's back; `writer` is this operator instance's
+    stamp on what it writes."""
     actions = []
-    for kind, want in desired.items():
-        live = observed.get(kind)
+    for slot, want in desired.items():
+        live = observed.get(slot)
+        kind = kind_of[slot]
         if want is None:
             if live is not None:
-                actions.append(Action("delete", kind, live["metadata"]["name"], None))
+                actions.append(Action("delete", slot, kind, live["metadata"]["name"], None))
             continue
         stamped = stamp(want, writer)
         name = want["metadata"]["name"]
         if live is None:
-            actions.append(Action("create", kind, name, stamped, drift=settled))
+            actions.append(Action("create", slot, kind, name, stamped, drift=settled))
         elif _hash_of(live) != _hash_of(stamped):
-            actions.append(Action("update", kind, name, stamped))
+            actions.append(Action("update", slot, kind, name, stamped))
         elif not matches(_content(want), live):
-            actions.append(Action("update", kind, name, stamped, drift=True))
+            actions.append(Action("update", slot, kind, name, stamped, drift=True))
     return actions
 
 

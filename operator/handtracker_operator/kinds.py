@@ -1,11 +1,14 @@
-"""Every Kubernetes kind the operator reads or writes, declared once.
+"""Every Kubernetes kind the operator reads or writes, and every child a HandTracker can
+have, declared once.
 
-The children come first, in apply order (the ConfigMap before the pods that read it, the
-Deployment before its HPA), each with its builder; then the kinds the operator only
-reads, posts or needs for kopf. The desired manifests, the API paths (kube.py), the
-watches and the optional CRDs it follows (handlers.py) and the RBAC rules it needs all
-come from here; a test generates those rules and compares them with deploy/ (and the
-chart is compared with deploy/). Adding a child kind is one entry plus its builder.
+A `Kind` is an API kind; a `Child` is one object of a HandTracker: its slot (the key of
+the desired and observed children), its kind, its name and its builder. The children
+come in apply order (the ConfigMap before the pods that read it, the Deployment before
+its HPA); a kind may hold several children. Then come the kinds the operator only reads,
+posts or needs for kopf. The desired manifests, the API paths (kube.py), the watches and
+the optional CRDs it follows (runtime.py) and the RBAC rules it needs all come from here;
+a test generates those rules and compares them with deploy/ (and the chart is compared
+with deploy/). Adding a child is one entry plus its builder.
 """
 
 from __future__ import annotations
@@ -45,7 +48,6 @@ class Kind:
     version: str
     plural: str
     verbs: tuple[str, ...]
-    build: Builder | None = None  # children only
     optional: bool = False  # served only where its CRD is installed
     namespaced: bool = True
     # (subresource, its verbs)
@@ -61,6 +63,19 @@ class Kind:
         return f"{self.plural}.{self.group}"
 
 
+@dataclass(frozen=True)
+class Child:
+    """One object a HandTracker can have."""
+
+    slot: str  # the key of desired() and of what the store observes
+    kind: Kind
+    build: Builder
+    suffix: str = ""  # its name is the HandTracker's name and this suffix
+
+    def object_name(self, ident: Identity) -> str:
+        return ident.name + self.suffix
+
+
 def _simple(build: Callable[[HandTrackerSpec, Identity], Manifest | None]) -> Builder:
     return lambda spec, ident, _built: build(spec, ident)
 
@@ -73,22 +88,31 @@ def _deployment(spec: HandTrackerSpec, ident: Identity,
     return deployment.build(spec, ident, configmap.data_hash(config))
 
 
+CONFIGMAP = Kind("ConfigMap", "", "v1", "configmaps", CHILD)
+DEPLOYMENT = Kind("Deployment", "apps", "v1", "deployments", CHILD)
+SERVICE = Kind("Service", "", "v1", "services", CHILD)
+INGRESS = Kind("Ingress", "networking.k8s.io", "v1", "ingresses", CHILD)
+HPA = Kind("HorizontalPodAutoscaler", "autoscaling", "v2", "horizontalpodautoscalers", CHILD)
+PDB = Kind("PodDisruptionBudget", "policy", "v1", "poddisruptionbudgets", CHILD)
+NETWORK_POLICY = Kind("NetworkPolicy", "networking.k8s.io", "v1", "networkpolicies", CHILD)
+SERVICE_MONITOR = Kind("ServiceMonitor", "monitoring.coreos.com", "v1", "servicemonitors",
+                       CHILD, optional=True)
+HTTP_ROUTE = Kind("HTTPRoute", "gateway.networking.k8s.io", "v1", "httproutes", CHILD,
+                  optional=True)
+
 CHILDREN = (
-    Kind("ConfigMap", "", "v1", "configmaps", CHILD, _simple(configmap.build)),
-    Kind("Deployment", "apps", "v1", "deployments", CHILD, _deployment),
-    Kind("Service", "", "v1", "services", CHILD, _simple(service.build)),
-    Kind("Ingress", "networking.k8s.io", "v1", "ingresses", CHILD, _simple(ingress.build)),
-    Kind("HorizontalPodAutoscaler", "autoscaling", "v2", "horizontalpodautoscalers", CHILD,
-         _simple(hpa.build)),
-    Kind("PodDisruptionBudget", "policy", "v1", "poddisruptionbudgets", CHILD,
-         _simple(pdb.build)),
-    Kind("NetworkPolicy", "networking.k8s.io", "v1", "networkpolicies", CHILD,
-         _simple(networkpolicy.build)),
-    Kind("ServiceMonitor", "monitoring.coreos.com", "v1", "servicemonitors", CHILD,
-         _simple(servicemonitor.build), optional=True),
-    Kind("HTTPRoute", "gateway.networking.k8s.io", "v1", "httproutes", CHILD,
-         _simple(httproute.build), optional=True),
+    Child("ConfigMap", CONFIGMAP, _simple(configmap.build), "-config"),
+    Child("Deployment", DEPLOYMENT, _deployment),
+    Child("Service", SERVICE, _simple(service.build)),
+    Child("Ingress", INGRESS, _simple(ingress.build)),
+    Child("HorizontalPodAutoscaler", HPA, _simple(hpa.build)),
+    Child("PodDisruptionBudget", PDB, _simple(pdb.build)),
+    Child("NetworkPolicy", NETWORK_POLICY, _simple(networkpolicy.build)),
+    Child("ServiceMonitor", SERVICE_MONITOR, _simple(servicemonitor.build)),
+    Child("HTTPRoute", HTTP_ROUTE, _simple(httproute.build)),
 )
+# The kinds of the children, each once, in apply order.
+CHILD_KINDS = tuple(dict.fromkeys(child.kind for child in CHILDREN))
 HANDTRACKER = Kind(identity.KIND, identity.GROUP, identity.VERSION, identity.PLURAL, READ,
                    subresources=(("status", ("get", "patch")),
                                  # blockOwnerDeletion on children, where the
@@ -114,27 +138,32 @@ OTHERS = (
     # kopf watches the namespaces it runs in.
     Kind("Namespace", "", "v1", "namespaces", READ, namespaced=False),
 )
-BY_NAME = {kind.name: kind for kind in (*CHILDREN, *OTHERS)}
-CHILD_NAMES = tuple(kind.name for kind in CHILDREN)
-OPTIONAL_CHILDREN = tuple(kind.name for kind in CHILDREN if kind.optional)
+BY_NAME = {kind.name: kind for kind in (*CHILD_KINDS, *OTHERS)}
+SLOTS = tuple(child.slot for child in CHILDREN)
+# slot -> the name of its kind (the API's, and the store's key)
+KIND_OF = {child.slot: child.kind.name for child in CHILDREN}
 # What the store holds besides the HandTrackers, listed and watched by the operator's label:
 # the children and their pods.
-OWNED = (*CHILDREN, POD)
+OWNED = (*CHILD_KINDS, POD)
 
 
 def desired(spec: HandTrackerSpec, ident: Identity) -> dict[str, Manifest | None]:
-    """Every child kind -> its manifest, or None when it must not exist; in apply order."""
+    """Every child's slot -> its manifest, or None when it must not exist; in apply order."""
     built: dict[str, Manifest | None] = {}
-    for kind in CHILDREN:
-        assert kind.build is not None
-        built[kind.name] = kind.build(spec, ident, built)
+    for child in CHILDREN:
+        built[child.slot] = child.build(spec, ident, built)
     return built
+
+
+def named(ident: Identity) -> list[tuple[str, str, str]]:
+    """(slot, kind, object name) of each child `ident` can have, for the store."""
+    return [(child.slot, child.kind.name, child.object_name(ident)) for child in CHILDREN]
 
 
 def rbac_rules() -> list[dict[str, list[str]]]:
     """The ClusterRole rules these kinds need: one per (group, resource), verbs sorted."""
     rules = []
-    for kind in (*CHILDREN, *OTHERS):
+    for kind in (*CHILD_KINDS, *OTHERS):
         rules.append({"apiGroups": [kind.group], "resources": [kind.plural],
                       "verbs": sorted(kind.verbs)})
         for sub, verbs in kind.subresources:

@@ -83,19 +83,20 @@ class Reconciler:
             return self._refuse(body, str(exc))
         ident = identity.of(body, parsed.image)
         desired = kinds.desired(parsed, ident)
-        observed = self.store.observe(ident, kinds.CHILD_NAMES)
+        observed = self.store.observe(ident, kinds.named(ident))
         # An integration whose CRD is missing is reported in status, never attempted.
         missing = set()
-        for kind in kinds.OPTIONAL_CHILDREN:
-            if not self.store.served(kind):
-                if desired[kind] is not None:
-                    missing.add(kind)
-                desired[kind] = observed[kind] = None
+        for child in kinds.CHILDREN:
+            if child.kind.optional and not self.store.served(child.kind.name):
+                if desired[child.slot] is not None:
+                    missing.add(child.slot)
+                desired[child.slot] = observed[child.slot] = None
         settled = old_status.get("observedGeneration") == ident.generation
-        actions = diff.plan(desired, observed, settled=settled, writer=self.instance)
+        actions = diff.plan(desired, observed, kinds.KIND_OF, settled=settled,
+                            writer=self.instance)
         for action in actions:
-            if self.conflicts.is_revert(ident, action, observed[action.kind]):
-                self.conflicts.record(ident, action, observed[action.kind])
+            if self.conflicts.is_revert(ident, action, observed[action.slot]):
+                self.conflicts.record(ident, action, observed[action.slot])
         error = None
         if parsed.autoscaled and diff.owns_replicas(observed["Deployment"], identity.MANAGER):
             self._hold_replicas(ident, int(observed["Deployment"]["spec"].get("replicas", 1)))
@@ -105,12 +106,12 @@ class Reconciler:
         applied: list[diff.Action] = []
         for action in actions:
             try:
-                observed[action.kind] = self._act(action, ident)
+                observed[action.slot] = self._act(action, ident)
             except ApplyFailed as exc:
                 error = str(exc)
                 break
-            if observed[action.kind] is not None:
-                self.conflicts.wrote(ident, action.kind, observed[action.kind])
+            if observed[action.slot] is not None:
+                self.conflicts.wrote(ident, action.slot, observed[action.slot])
             applied.append(action)
         if new_autoscaled and observed.get("Deployment") is not None:
             observed["Deployment"] = self._hold_replicas(ident, parsed.desired_replicas)

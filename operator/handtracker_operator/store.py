@@ -175,13 +175,14 @@ class Store:
             entry = self._objects.get((kind, namespace, name))
         return entry.decode() if entry is not None else None
 
-    def observe(self, ident: identity.Identity, kinds: Iterable[str]) -> dict[str, Obj | None]:
-        """kind -> the child of that kind controlled by this HandTracker, if any."""
+    def observe(self, ident: identity.Identity,
+                children: Iterable[tuple[str, str, str]]) -> dict[str, Obj | None]:
+        """slot -> the child of that slot controlled by this HandTracker, if any; each
+        child given as (slot, kind, name)."""
         observed: dict[str, Obj | None] = {}
-        for kind in kinds:
-            name = ident.config_name if kind == "ConfigMap" else ident.name
+        for slot, kind, name in children:
             obj = self.get(kind, ident.namespace, name)
-            observed[kind] = obj if obj is not None and _controlled_by(obj, ident.uid) else None
+            observed[slot] = obj if obj is not None and _controlled_by(obj, ident.uid) else None
         return observed
 
     def pods(self, ident: identity.Identity) -> list[Obj]:

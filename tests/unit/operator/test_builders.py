@@ -38,10 +38,13 @@ def test_every_child_is_owned_and_labelled() -> None:
                      networkPolicy={"enabled": True},
                      monitoring={"serviceMonitor": {"enabled": True}},
                      httpRoute={"enabled": True, "parentRefs": [{"name": "gw"}]})
-    assert list(children) == list(kinds.CHILD_NAMES)  # in apply order
-    for kind, child in children.items():
-        assert child is not None, kind
+    assert list(children) == list(kinds.SLOTS)  # in apply order
+    for slot, child in children.items():
+        assert child is not None, slot
         meta = child["metadata"]
+        # The name the store looks a child up by is the name its builder gives it.
+        assert meta["name"] == kinds.CHILDREN[kinds.SLOTS.index(slot)].object_name(IDENT)
+        assert child["kind"] == kinds.KIND_OF[slot]
         assert meta["namespace"] == "vision"
         assert meta["ownerReferences"] == [IDENT.owner_reference()]
         assert meta["labels"]["app.kubernetes.io/instance"] == "demo"

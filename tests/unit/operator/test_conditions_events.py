@@ -33,9 +33,11 @@ def cond(type_: str, status: str, reason: str) -> dict:
 
 
 def test_a_reconciles_writes_make_one_event_per_reason_and_one_per_drift() -> None:
-    acts = [Action("create", "Deployment", "d", {}), Action("update", "Service", "d", {}),
-            Action("delete", "Ingress", "d", None), Action("create", "Service", "d", {}, True),
-            Action("create", "ConfigMap", "d-config", {})]
+    acts = [Action("create", "Deployment", "Deployment", "d", {}),
+            Action("update", "Service", "Service", "d", {}),
+            Action("delete", "Ingress", "Ingress", "d", None),
+            Action("create", "Service", "Service", "d", {}, True),
+            Action("create", "ConfigMap", "ConfigMap", "d-config", {})]
     evts = events.derive(acts, [], [])
     # One event per reason for the writes of one reconcile; one per drift correction.
     assert reasons(evts) == ["Created", "Updated", "DriftCorrected"]

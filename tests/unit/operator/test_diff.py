@@ -29,7 +29,7 @@ def as_live(want: dict) -> dict:
 
 
 def test_nothing_exists_creates_required_children() -> None:
-    actions = diff.plan(desired(), dict.fromkeys(kinds.CHILD_NAMES))
+    actions = diff.plan(desired(), dict.fromkeys(kinds.SLOTS), kinds.KIND_OF)
     assert [(a.verb, a.kind) for a in actions] == [
         ("create", "ConfigMap"), ("create", "Deployment"), ("create", "Service"),
         ("create", "PodDisruptionBudget"),
@@ -40,12 +40,12 @@ def test_nothing_exists_creates_required_children() -> None:
 
 def test_in_sync_plans_nothing_despite_server_defaults() -> None:
     want = desired()
-    assert diff.plan(want, as_live(want)) == []
+    assert diff.plan(want, as_live(want), kinds.KIND_OF) == []
 
 
 def test_spec_change_is_an_update_not_drift() -> None:
     live = as_live(desired())
-    actions = diff.plan(desired(replicas=5), live, settled=False)
+    actions = diff.plan(desired(replicas=5), live, kinds.KIND_OF, settled=False)
     assert [(a.verb, a.kind, a.drift) for a in actions] == [("update", "Deployment", False)]
 
 
@@ -53,7 +53,7 @@ def test_hand_edit_is_drift() -> None:
     want = desired()
     live = as_live(want)
     live["Deployment"]["spec"]["replicas"] = 7
-    actions = diff.plan(want, live, settled=True)
+    actions = diff.plan(want, live, kinds.KIND_OF, settled=True)
     assert [(a.verb, a.kind, a.drift) for a in actions] == [("update", "Deployment", True)]
 
 
@@ -61,7 +61,7 @@ def test_deleted_child_of_a_settled_spec_is_drift() -> None:
     want = desired()
     live = as_live(want)
     live["Service"] = None
-    (action,) = diff.plan(want, live, settled=True)
+    (action,) = diff.plan(want, live, kinds.KIND_OF, settled=True)
     assert (action.verb, action.kind, action.drift) == ("create", "Service", True)
 
 
@@ -69,12 +69,12 @@ def test_hpa_replicas_are_not_drift() -> None:
     want = desired(autoscaling={"enabled": True})
     live = as_live(want)
     live["Deployment"]["spec"]["replicas"] = 4  # set by the HPA
-    assert diff.plan(want, live) == []
+    assert diff.plan(want, live, kinds.KIND_OF) == []
 
 
 def test_disabled_optional_child_is_deleted() -> None:
     live = as_live(desired(ingress={"enabled": True, "host": "h.example"}))
-    actions = diff.plan(desired(), live)
+    actions = diff.plan(desired(), live, kinds.KIND_OF)
     assert [(a.verb, a.kind, a.name) for a in actions] == [("delete", "Ingress", "demo")]
 
 

@@ -22,7 +22,7 @@ def test_deploy_grants_exactly_what_the_kinds_registry_needs() -> None:
 
 def test_every_child_is_read_watched_and_written_and_no_secret_is_granted() -> None:
     needed = grants(kinds.rbac_rules())
-    for kind in kinds.CHILDREN:
+    for kind in kinds.CHILD_KINDS:
         assert {verb for group, resource, verb in needed if resource == kind.plural} == set(
             kinds.CHILD)
     assert not {resource for _, resource, _ in needed} & {"secrets", "*"}

@@ -98,9 +98,15 @@ def test_observe_finds_only_children_controlled_by_this_handtracker() -> None:
     store.upsert("Deployment", obj("hands", 1))
     store.upsert("Service", obj("hands", 1, owner="someone-else"))
     store.upsert("ConfigMap", obj("hands-config", 1))
-    seen = store.observe(ident(), ["Deployment", "Service", "ConfigMap", "Ingress"])
+    store.upsert("Deployment", obj("hands-canary", 1))
+    seen = store.observe(ident(), [
+        ("Deployment", "Deployment", "hands"), ("Service", "Service", "hands"),
+        ("ConfigMap", "ConfigMap", "hands-config"), ("Ingress", "Ingress", "hands"),
+        ("Second", "Deployment", "hands-canary")])
     assert seen["Deployment"] is not None and seen["ConfigMap"] is not None
     assert seen["Service"] is None and seen["Ingress"] is None
+    # Two children of one kind, each in its own slot.
+    assert seen["Second"]["metadata"]["name"] == "hands-canary"
 
 
 def test_pods_are_found_by_their_handtracker_and_forgotten_when_deleted() -> None:
