@@ -188,6 +188,7 @@ def small_hands(detectors: dict, photos: Path, truths: dict[str, list[Truth]],
     print("   size  trials   standard          thorough          target")
     targets, cost_frames = [], []
     width, height = FRAME
+    per_photo: dict[str, int] = dict.fromkeys(truths, 0)  # thorough's finds, all sizes
     for size in SIZES:
         found = dict.fromkeys(MODES, 0)
         trials = 0
@@ -198,7 +199,9 @@ def small_hands(detectors: dict, photos: Path, truths: dict[str, list[Truth]],
                     hands = timing[mode].run(lambda m=mode, t=trial: detectors[m].run(t.rgb).hands)
                 else:
                     hands = detectors[mode].run(trial.rgb).hands
-                found[mode] += trial.truth.match(hands, width, height) is not None  # type: ignore[arg-type]
+                hit = trial.truth.match(hands, width, height) is not None  # type: ignore[arg-type]
+                found[mode] += hit
+                per_photo[trial.name] += hit and mode == THOROUGH
             if size in COST_SIZES:
                 cost_frames.append(trial.rgb)
         recall = {m: found[m] / trials for m in MODES}
@@ -209,6 +212,9 @@ def small_hands(detectors: dict, photos: Path, truths: dict[str, list[Truth]],
         if goal is not None:
             targets.append(Target(f"recall at {size} px, thorough", f">= {goal:.2f}",
                                   f"{recall[THOROUGH]:.2f}", recall[THOROUGH] >= goal))  # fmt: skip
+    never = [f"{name} (largest hand {max(t.box for t in truths[name]):.0f} px)"
+             for name, count in per_photo.items() if count == 0]  # fmt: skip
+    print(f"   photos thorough finds at no size: {', '.join(never) or 'none'}")
     return targets, cost_frames
 
 
