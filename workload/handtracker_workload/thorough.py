@@ -105,7 +105,8 @@ def _positions(extent: int, side: int) -> list[int]:
 
 def is_flat(tile: np.ndarray) -> bool:
     """Whether a tile is one colour, give or take compression noise."""
-    return float(tile.std()) < FLAT_STD
+    _, std = cv2.meanStdDev(tile)
+    return bool((std < FLAT_STD).all())
 
 
 def crop_box(palm: Palm, width: int, height: int) -> Box:
@@ -173,16 +174,23 @@ class ThoroughDetector:
         """Palms in the tiles, merged, that no hand in `found` already covers, best first."""
         height, width = rgb.shape[:2]
         palms: list[Palm] = []
-        for tile in tile_plan(width, height):
-            pixels = cv2.resize(
-                rgb[tile.y : tile.y + tile.height, tile.x : tile.x + tile.width],
-                (INPUT_SIZE, INPUT_SIZE),
+        tiles = tile_plan(width, height)
+        for side in sorted({t.width for t in tiles}):
+            # One shrink of the whole image per tile size: each tile is then a
+            # 192x192 window of it, three times cheaper than shrinking every tile.
+            shrunk = cv2.resize(
+                rgb,
+                (round(width * INPUT_SIZE / side), round(height * INPUT_SIZE / side)),
                 interpolation=cv2.INTER_AREA,
             )
-            if is_flat(pixels):
-                continue
-            scale = tile.width / INPUT_SIZE
-            palms += [p.moved(tile.x, tile.y, scale) for p in self._palms.detect(pixels)]
+            scale = width / shrunk.shape[1]
+            for tile in (t for t in tiles if t.width == side):
+                x = min(round(tile.x / scale), shrunk.shape[1] - INPUT_SIZE)
+                y = min(round(tile.y / scale), shrunk.shape[0] - INPUT_SIZE)
+                pixels = shrunk[y : y + INPUT_SIZE, x : x + INPUT_SIZE]
+                if is_flat(pixels):
+                    continue
+                palms += [p.moved(x * scale, y * scale, scale) for p in self._palms.detect(pixels)]
         fresh = [
             p for p in suppress(palms, PALM_MAX_IOU)
             if not any(_contains(h, p.x, p.y, width, height) for h in found)
