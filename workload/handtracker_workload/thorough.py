@@ -45,8 +45,8 @@ TILE_DIVISORS = (4,)
 TILE_OVERLAP = 0.25
 # Tiles smaller than the detector's input would only be upscaled: no new detail.
 MIN_TILE_SIDE = INPUT_SIZE
-# A tile whose grey levels vary less than this (standard deviation, 0-255) holds
-# no hand: a flat colour, with at most compression noise on it.
+# A tile whose colour channels each vary less than this (standard deviation,
+# 0-255) holds no hand: a flat colour, with at most compression noise on it.
 FLAT_STD = 2.0
 # Palms from different tiles overlapping more than this are one palm.
 PALM_MAX_IOU = 0.3
