@@ -6,10 +6,13 @@
      grey 1920x1080 frame so that its largest ground-truth hand's box (the
      longer side of the box around its labelled points) is 40, 60, 80, 120, 160
      or 240 px, at 3 placements, sent as JPEG (quality 90) and decoded as the
-     service does. Where the shrunk photo is larger than the frame, the frame
-     shows the part around that hand. That hand is found when a returned hand's
-     pixel landmarks lie within 0.2 x the box of its ground-truth points
-     (median over the labelled points). Recall per size, standard and thorough.
+     service does. Only shrunk: a photo whose largest hand is smaller than a
+     size is left out of that size (enlarging it would make a blur no camera
+     takes), so fewer photos take part at the larger sizes. Where the shrunk
+     photo is larger than the frame, the frame shows the part around that hand.
+     That hand is found when a returned hand's pixel landmarks lie within 0.2 x
+     the box of its ground-truth points (median over the labelled points).
+     Recall per size, standard and thorough.
   2. Natural photos: the ground-truth hands each mode finds in the photos as
      they are (their own files, decoded as the service does), and PCK@0.2 (the
      share of labelled points within 0.2 x the box) of the found hands, overall
@@ -135,11 +138,12 @@ class Trial:
 def small_hand_frames(photos: Path, truths: dict[str, list[Truth]], size: int) -> Iterator[Trial]:
     width, height = FRAME
     for name, hands in truths.items():
-        photo = read_rgb(photos / name)
         largest = max(hands, key=lambda t: t.box)
         scale = size / largest.box
-        small = cv2.resize(photo, None, fx=scale, fy=scale,
-                           interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC)
+        if scale > 1:
+            continue  # shrunk only, never enlarged
+        photo = read_rgb(photos / name)
+        small = cv2.resize(photo, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
         # Larger than the frame: keep the part around the hand.
         centre = np.nanmean(largest.points, axis=0) * scale
         cw, ch = min(small.shape[1], width), min(small.shape[0], height)
@@ -188,7 +192,7 @@ def small_hands(detectors: dict, photos: Path, truths: dict[str, list[Truth]],
     print("   size  trials   standard          thorough          target")
     targets, cost_frames = [], []
     width, height = FRAME
-    per_photo: dict[str, int] = dict.fromkeys(truths, 0)  # thorough's finds, all sizes
+    per_photo: dict[str, int] = {}  # thorough's finds at all sizes, of the photos tried
     for size in SIZES:
         found = dict.fromkeys(MODES, 0)
         trials = 0
@@ -201,10 +205,10 @@ def small_hands(detectors: dict, photos: Path, truths: dict[str, list[Truth]],
                     hands = detectors[mode].run(trial.rgb).hands
                 hit = trial.truth.match(hands, width, height) is not None  # type: ignore[arg-type]
                 found[mode] += hit
-                per_photo[trial.name] += hit and mode == THOROUGH
+                per_photo[trial.name] = per_photo.get(trial.name, 0) + (hit and mode == THOROUGH)
             if size in COST_SIZES:
                 cost_frames.append(trial.rgb)
-        recall = {m: found[m] / trials for m in MODES}
+        recall = {m: found[m] / trials if trials else 0.0 for m in MODES}
         goal = RECALL_TARGETS.get(size)
         print(f"  {size:5d}  {trials:6d}   {found[STANDARD]:3d} ({recall[STANDARD]:.2f})"
               f"        {found[THOROUGH]:3d} ({recall[THOROUGH]:.2f})"
@@ -212,9 +216,14 @@ def small_hands(detectors: dict, photos: Path, truths: dict[str, list[Truth]],
         if goal is not None:
             targets.append(Target(f"recall at {size} px, thorough", f">= {goal:.2f}",
                                   f"{recall[THOROUGH]:.2f}", recall[THOROUGH] >= goal))  # fmt: skip
-    never = [f"{name} (largest hand {max(t.box for t in truths[name]):.0f} px)"
-             for name, count in per_photo.items() if count == 0]  # fmt: skip
-    print(f"   photos thorough finds at no size: {', '.join(never) or 'none'}")
+    def described(names: list[str]) -> str:
+        return ", ".join(f"{name} (largest hand {max(t.box for t in truths[name]):.0f} px)"
+                         for name in names) or "none"
+
+    print("   photos thorough finds at no size: "
+          f"{described([n for n, count in per_photo.items() if count == 0])}")
+    print("   photos whose hands are below every size (never shrunk to one): "
+          f"{described([n for n in truths if n not in per_photo])}")
     return targets, cost_frames
 
 
