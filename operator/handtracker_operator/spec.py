@@ -30,6 +30,7 @@ class Model:
     max_hands: int = 2
     min_detection_confidence: float = 0.5
     min_tracking_confidence: float = 0.5
+    detection_mode: str = "standard"
 
 
 @dataclass(frozen=True)
@@ -167,6 +168,7 @@ def parse(raw: Mapping[str, Any] | None, default_image: str = DEFAULT_IMAGE) -> 
         model=Model(
             complexity=model.get("complexity", Model.complexity),
             max_hands=int(model.get("maxHands", Model.max_hands)),
+            detection_mode=model.get("detectionMode", Model.detection_mode),
             min_detection_confidence=float(model.get("minDetectionConfidence",
                                                      Model.min_detection_confidence)),
             min_tracking_confidence=float(model.get("minTrackingConfidence",

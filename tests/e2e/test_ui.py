@@ -81,6 +81,28 @@ def test_upload_of_a_photo_without_hands_says_so(ui_server, browser, hands_dir: 
     assert driver.find_elements(By.CSS_SELECTOR, "#hands-table tbody tr") == []
 
 
+def test_the_thorough_switch_sends_the_photo_again_and_finds_a_hand_standard_misses(
+    ui_server, browser, hands_dir: Path
+) -> None:
+    driver = browser()
+    driver.get(ui_server + "/")
+    switch = driver.find_element(By.ID, "thorough")
+    assert not switch.is_selected()  # the server's default mode is standard
+    # Two people at 1280x720: their hands are too small for one full-frame pass.
+    driver.find_element(By.ID, "file-input").send_keys(
+        str(hands_dir / "panoptic_mpii_005880453_01.jpg")
+    )
+    status = driver.find_element(By.ID, "upload-status")
+    WebDriverWait(driver, 30).until(lambda d: "No hand" in status.text)
+
+    switch.click()
+    WebDriverWait(driver, 30).until(lambda d: "Found" in status.text)
+    rows = driver.find_elements(By.CSS_SELECTOR, "#hands-table tbody tr")
+    assert len(rows) >= 1
+    counts = driver.execute_script(COUNT_COLOURS, "annotated")
+    assert all(n > 0 for n in counts.values()), counts
+
+
 def test_live_camera_draws_landmarks_and_counts_frames(
     ui_server, browser, fake_camera: Path, artifacts: Path
 ) -> None:

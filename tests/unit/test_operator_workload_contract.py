@@ -9,17 +9,18 @@ from pathlib import Path
 
 from handtracker_operator import identity, kinds, spec
 from handtracker_operator.builders import configmap, deployment
-from handtracker_workload.config import Settings, cgroup_cpu_limit
+from handtracker_workload.config import DETECTION_MODES, Settings, cgroup_cpu_limit
 
 from tests.support.repo import REPO_ROOT
+from tests.unit.operator.test_crd import schema
 
 # Every field the ConfigMap carries, away from both sides' defaults, so that a variable
 # the workload does not read shows up as a default where the spec said otherwise.
 FULL = {
     "ui": {"title": "Shop floor"},
     "logLevel": "debug",
-    "model": {"complexity": "lite", "maxHands": 4, "minDetectionConfidence": 0.65,
-              "minTrackingConfidence": 0.25},
+    "model": {"complexity": "lite", "maxHands": 4, "detectionMode": "thorough",
+              "minDetectionConfidence": 0.65, "minTrackingConfidence": 0.25},
     "resources": {"requests": {"cpu": "1"}, "limits": {"cpu": "2500m", "memory": "2Gi"}},
 }
 IDENT = identity.Identity("hands", "ns", "uid-1", 1, "1")
@@ -62,3 +63,13 @@ def test_both_sides_count_one_worker_per_started_core_of_the_cpu_limit(tmp_path:
         operator_side = spec.parse({"resources": {"requests": {"cpu": "100m"},
                                                   "limits": {"cpu": limit}}}).resources.workers
         assert operator_side == cgroup_cpu_limit(tmp_path), limit
+
+
+def test_the_crd_offers_exactly_the_detection_modes_the_workload_reads() -> None:
+    model = schema()["properties"]["spec"]["properties"]["model"]["properties"]
+    assert model["detectionMode"]["enum"] == list(DETECTION_MODES)
+    default = model["detectionMode"]["default"]
+    assert default == Settings().detection_mode == spec.Model.detection_mode
+    for mode in DETECTION_MODES:
+        environment = configmap.environment(spec.parse({"model": {"detectionMode": mode}}))
+        assert Settings.from_env(environment).detection_mode == mode

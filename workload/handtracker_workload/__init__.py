@@ -43,9 +43,10 @@ def create_app(
     detector: Any = None,
     make_tracker: Any = None,
 ) -> Flask:
-    """The service. Without `detector`, one is built in the background (see
-    readiness.py); without `make_tracker`, live and video tracking build
-    MediaPipe trackers."""
+    """The service. Without `detector` (a standard, single-pass detector), one is
+    built in the background (see readiness.py); either way thorough mode runs
+    over it. Without `make_tracker`, live and video tracking build MediaPipe
+    trackers."""
     settings = settings or Settings.from_env()
     app = Flask(__name__)
     app.request_class = InMemoryUploadRequest
@@ -62,7 +63,8 @@ def create_app(
         model=model,
         model_json=model.to_json(),
         readiness=Readiness(
-            load=(lambda: _detector(settings)) if detector is None else None, detector=detector
+            load=(lambda: _detectors(settings)) if detector is None else None,
+            detector=None if detector is None else _by_mode(detector, settings),
         ),
         admission=Admission(AdmissionLimits.from_settings(settings), metrics.admission_changed),
         sessions=SessionPool(SessionLimits.from_settings(settings), tracker),
@@ -76,15 +78,21 @@ def create_app(
     return app
 
 
-def _detector(settings: Settings) -> Any:
+def _detectors(settings: Settings) -> dict[str, Any]:
     from .inference import Detector  # MediaPipe is imported by the worker that needs it
 
-    detector = Detector(settings)
+    detectors = _by_mode(Detector(settings), settings)
     # What is loaded by now (modules, app, model) lives as long as the worker:
     # out of the collector's full passes, which otherwise walk its ~100k objects
     # for 30-40 ms every few hundred requests.
     gc.freeze()
-    return detector
+    return detectors
+
+
+def _by_mode(standard: Any, settings: Settings) -> dict[str, Any]:
+    from .thorough import by_mode  # the TFLite runtime too, in the worker that needs it
+
+    return by_mode(standard, settings)
 
 
 def _tracker(settings: Settings, max_hands: int) -> Any:

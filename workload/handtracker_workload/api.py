@@ -6,6 +6,8 @@ POST /predict        the original app's route: multipart `image` -> annotated JP
 
 The image is the multipart field `image` or the raw body (Content-Type
 image/jpeg, image/png, image/webp, image/bmp or application/octet-stream).
+`?mode=standard|thorough` picks the detection mode (config.DETECTION_MODES);
+without it, HANDTRACKER_DETECTION_MODE does.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ MEDIA_TYPES = {"jpeg": "image/jpeg", "png": "image/png"}
 @bp.post("/v1/landmarks")
 def landmarks() -> Response:
     app = services.current()
-    analysis = pipeline.analyse(read_upload(), app.stage())
+    analysis = pipeline.analyse(read_upload(), app.stage(), request.args.get("mode"))
     return jsonify(pipeline.landmarks_json(analysis, app.model_json))
 
 
@@ -55,7 +57,9 @@ def read_upload() -> bytes:
 
 def _annotated(data: bytes, fmt: str) -> Response:
     app = services.current()
-    analysis, body = pipeline.annotate(data, app.stage(), fmt, app.settings.jpeg_quality)
+    analysis, body = pipeline.annotate(
+        data, app.stage(), fmt, app.settings.jpeg_quality, request.args.get("mode")
+    )
     response = Response(body, mimetype=MEDIA_TYPES[fmt])
     response.headers["X-Hands-Detected"] = str(len(analysis.hands))
     return response

@@ -30,6 +30,12 @@ def mediapipe_root() -> Path:
     return Path(next(iter(spec.submodule_search_locations)))
 
 
+def palm_detector_model(variant: str = "full") -> Path:
+    """A palm detector in the wheel: the full one goes in every bundle; palms.py
+    runs the lite one alone, on tiles."""
+    return mediapipe_root() / "modules" / "palm_detection" / f"palm_detection_{variant}.tflite"
+
+
 def bundle_name(complexity: str) -> str:
     return f"hand_landmarker_{complexity}.task"
 
@@ -40,7 +46,7 @@ def build(directory: Path, complexity: str) -> Path:
         raise ValueError(f"unknown model complexity {complexity!r}")
     modules = mediapipe_root() / "modules"
     members = {
-        "hand_detector.tflite": modules / "palm_detection" / "palm_detection_full.tflite",
+        "hand_detector.tflite": palm_detector_model(),
         "hand_landmarks_detector.tflite": (
             modules / "hand_landmark" / f"hand_landmark_{complexity}.tflite"
         ),

@@ -19,6 +19,10 @@ T = TypeVar("T")
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
 MODEL_COMPLEXITIES = ("lite", "full")
+# standard: one MediaPipe pass over the whole image; thorough: that pass plus
+# palm detection on tiles, for small hands (thorough.py).
+STANDARD, THOROUGH = "standard", "thorough"
+DETECTION_MODES = (STANDARD, THOROUGH)
 
 # Binary and decimal suffixes as Kubernetes quantities spell them ("10Mi", "40M").
 _SUFFIXES = {
@@ -60,6 +64,8 @@ class Settings:
     log_level: str = "info"
     model_complexity: str = "full"
     max_hands: int = 2
+    # The image routes' mode when a request names none; live streams are always standard.
+    detection_mode: str = STANDARD
     min_detection_confidence: float = 0.5
     min_tracking_confidence: float = 0.5
     max_upload_bytes: int = 10 * 2**20
@@ -111,6 +117,9 @@ class Settings:
                 "MODEL_COMPLEXITY", MODEL_COMPLEXITIES, defaults.model_complexity
             ),
             max_hands=reader.ranged("MAX_HANDS", int, 1, 4, defaults.max_hands),
+            detection_mode=reader.choice(
+                "DETECTION_MODE", DETECTION_MODES, defaults.detection_mode
+            ),
             min_detection_confidence=reader.ranged(
                 "MIN_DETECTION_CONFIDENCE", float, 0.0, 1.0, defaults.min_detection_confidence
             ),

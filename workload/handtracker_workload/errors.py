@@ -100,6 +100,12 @@ def bad_max_hands(limit: int) -> ApiError:
     return ApiError(f"maxHands must be an integer from 1 to {limit}", 400, "bad_max_hands")
 
 
+def bad_mode(value: str, modes: tuple[str, ...]) -> ApiError:
+    return ApiError(
+        f"unknown detection mode {value!r}: use one of {', '.join(modes)}", 400, "bad_mode"
+    )
+
+
 def empty_video() -> ApiError:
     return ApiError("the request carries no video data", 400, "empty_body")
 

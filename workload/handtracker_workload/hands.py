@@ -70,9 +70,22 @@ class Hand:
         """Landmarks in pixel coordinates of an image of the given size."""
         return [(p.x * width, p.y * height) for p in self.landmarks]
 
+    def area(self, width: int, height: int) -> float:
+        """Pixels of the landmarks' bounding box: how big the hand is in the image."""
+        box = self.bbox(width, height)
+        return box["width"] * box["height"]
+
     def bbox(self, width: int, height: int) -> dict[str, float]:
         """Axis-aligned box around the landmarks, clipped to the image, in pixels."""
         xs = [min(max(p.x, 0.0), 1.0) * width for p in self.landmarks]
         ys = [min(max(p.y, 0.0), 1.0) * height for p in self.landmarks]
         x0, y0 = min(xs), min(ys)
         return {"x": x0, "y": y0, "width": max(xs) - x0, "height": max(ys) - y0}
+
+
+@dataclass(frozen=True)
+class Detection:
+    """The hands one detector pass found in one image, and its time."""
+
+    hands: tuple[Hand, ...]
+    inference_seconds: float

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
 from typing import Any
 
 import mediapipe as mp
@@ -26,14 +25,8 @@ from mediapipe.tasks.python import BaseOptions, vision
 
 from . import bundle
 from .config import Settings
-from .hands import Hand, Point3
+from .hands import Detection, Hand, Point3
 from .model import ModelInfo
-
-
-@dataclass(frozen=True)
-class Detection:
-    hands: tuple[Hand, ...]
-    inference_seconds: float
 
 
 class _Landmarker:

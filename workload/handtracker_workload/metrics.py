@@ -36,8 +36,9 @@ HTTP_DURATION = Histogram(
 )
 INFERENCE_DURATION = Histogram(
     "handtracker_inference_duration_seconds",
-    "MediaPipe HandLandmarker time per image (excluding lock wait).",
-    ["model"],
+    "Detection time per image (excluding lock wait in standard mode), by model "
+    "complexity and detection mode.",
+    ["model", "mode"],
     buckets=_LATENCY_BUCKETS,
 )
 DECODE_DURATION = Histogram(
@@ -47,7 +48,8 @@ DECODE_DURATION = Histogram(
 )
 HANDS_DETECTED = Histogram(
     "handtracker_hands_detected",
-    "Hands found per image.",
+    "Hands found per image, by detection mode.",
+    ["mode"],
     buckets=(0, 1, 2, 3, 4),
 )
 REJECTED = Counter(

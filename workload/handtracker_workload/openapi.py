@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify
 
+from .config import DETECTION_MODES
 from .gestures import LABELS as GESTURES
 from .hands import LANDMARK_NAMES
 from .videofile import VIDEO_TYPES
@@ -43,7 +44,9 @@ _UPLOAD = {
 }
 
 _ERRORS = {
-    "400": _error("Empty body, missing field, not an image, truncated or undecodable"),
+    "400": _error(
+        "Empty body, missing field, not an image, truncated or undecodable, or bad `mode`"
+    ),
     "413": _error("Upload over the byte limit or image over the pixel limit"),
     "415": _error("Unsupported media type (e.g. GIF, TIFF, HEIC, text)"),
     "422": _error("Decodable but unusable (smaller than 16x16)"),
@@ -60,6 +63,18 @@ _MAX_HANDS = {
     "required": False,
     "description": "Hands to track, 1 to the configured maximum (HANDTRACKER_MAX_HANDS)",
     "schema": {"type": "integer", "minimum": 1, "default": 1},
+}
+
+_MODE = {
+    "name": "mode",
+    "in": "query",
+    "required": False,
+    "description": (
+        "Detection mode: standard, one MediaPipe pass over the whole image; thorough, "
+        "that pass plus a palm search on image tiles, which finds small hands at several "
+        "times the CPU. Default: HANDTRACKER_DETECTION_MODE. Anything else is 400 bad_mode."
+    ),
+    "schema": {"type": "string", "enum": list(DETECTION_MODES)},
 }
 
 _VIDEO_UPLOAD = {
@@ -149,7 +164,8 @@ def _v2_paths() -> dict[str, Any]:
             "A JSON inference request, optionally followed by binary tensor data (header "
             "`Inference-Header-Content-Length`). Outputs: FP32 `landmarks` and "
             "`world_landmarks` [hands, 21, 3], BYTES `handedness` [hands], FP32 `scores` "
-            "[hands]. See GET /v2/models/hand-landmarker."
+            "[hands]. The request's `parameters.mode` picks the detection mode, as ?mode= "
+            "does for /v1/landmarks. See GET /v2/models/hand-landmarker."
         ),
         "parameters": [name],
         "requestBody": {"required": True, "content": {
@@ -201,6 +217,7 @@ SPEC: dict[str, Any] = {
         "/v1/landmarks": {
             "post": {
                 "summary": "Detect hands and return their 21 landmarks",
+                "parameters": [_MODE],
                 "requestBody": _UPLOAD,
                 "responses": {
                     "200": {
@@ -214,6 +231,7 @@ SPEC: dict[str, Any] = {
         "/v1/annotate": {
             "post": {
                 "summary": "Draw the rainbow skeleton; JPEG unless Accept prefers image/png",
+                "parameters": [_MODE],
                 "requestBody": _UPLOAD,
                 "responses": {"200": _image_response("image/jpeg", "image/png"), **_ERRORS},
             }
@@ -221,6 +239,7 @@ SPEC: dict[str, Any] = {
         "/predict": {
             "post": {
                 "summary": "Compatibility route: multipart `image` in, annotated JPEG out",
+                "parameters": [_MODE],
                 "requestBody": {
                     "required": True,
                     "content": {"multipart/form-data": _UPLOAD["content"]["multipart/form-data"]},

@@ -15,7 +15,7 @@ and released once the pixels are no longer needed.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -50,13 +50,23 @@ class FrameSession(Protocol):
 
 @dataclass(frozen=True)
 class Stage:
-    """What one image request runs against: this worker's limits, queue and detector."""
+    """What one image request runs against: this worker's limits, queue and
+    detectors, one per detection mode (config.DETECTION_MODES)."""
 
     limits: decode.Limits
     admission: Admission
-    detector: ImageDetector
+    detectors: Mapping[str, ImageDetector]
+    default_mode: str  # HANDTRACKER_DETECTION_MODE
     model: str  # the complexity, the inference metric's label
     buffers: BufferPool  # for the full-size decodes of annotate()
+
+    def mode(self, requested: str | None) -> str:
+        """The mode a request asked for, else the default; 400 bad_mode if unknown."""
+        if requested is None:
+            return self.default_mode
+        if requested not in self.detectors:
+            raise errors.bad_mode(requested, tuple(self.detectors))
+        return requested
 
 
 @dataclass(frozen=True)
@@ -76,23 +86,27 @@ class Analysis:
         }
 
 
-def analyse(data: bytes, stage: Stage) -> Analysis:
-    """Hands in an uploaded image, decoded no larger than the detector can use."""
-    analysis, _ = _run(data, stage, None)
+def analyse(data: bytes, stage: Stage, mode: str | None = None) -> Analysis:
+    """Hands in an uploaded image, decoded no larger than the detector can use;
+    `mode` is a detection mode, None for the stage's default."""
+    analysis, _ = _run(data, stage, None, mode)
     return analysis
 
 
-def annotate(data: bytes, stage: Stage, fmt: str, quality: int) -> tuple[Analysis, bytes]:
+def annotate(
+    data: bytes, stage: Stage, fmt: str, quality: int, mode: str | None = None
+) -> tuple[Analysis, bytes]:
     """Hands in an uploaded image, and the image with their skeletons, encoded."""
-    analysis, body = _run(data, stage, (fmt, quality))
+    analysis, body = _run(data, stage, (fmt, quality), mode)
     assert body is not None
     return analysis, body
 
 
 def _run(
-    data: bytes, stage: Stage, encoding: tuple[str, int] | None
+    data: bytes, stage: Stage, encoding: tuple[str, int] | None, requested: str | None
 ) -> tuple[Analysis, bytes | None]:
     started = time.perf_counter()
+    mode = stage.mode(requested)  # a bad mode is refused before anything is decoded
     header = decode.check(data, stage.limits)  # refuses hostile input before queueing
     body = None
     # Drawing needs every pixel of the original; detection does not. Those
@@ -107,13 +121,13 @@ def _run(
             data, stage.limits, allow_reduced=not full_size, header=header, buffer=buffer
         )
         DECODE_DURATION.observe(image.decode_seconds)
-        detection = stage.detector.run(decode.for_detection(image.rgb))
+        detection = stage.detectors[mode].run(decode.for_detection(image.rgb))
         hands = gestures.labelled(detection.hands, (image.width, image.height))
         if encoding is not None:
             fmt, quality = encoding
             body = render.encode(render.draw(image.rgb, hands), fmt, quality)
-    INFERENCE_DURATION.labels(model=stage.model).observe(detection.inference_seconds)
-    HANDS_DETECTED.observe(len(hands))
+    INFERENCE_DURATION.labels(model=stage.model, mode=mode).observe(detection.inference_seconds)
+    HANDS_DETECTED.labels(mode=mode).observe(len(hands))
     return Analysis(image, hands, detection.inference_seconds, waited, started), body
 
 

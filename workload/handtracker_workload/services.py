@@ -52,7 +52,8 @@ class Services:
         return pipeline.Stage(
             self.limits,
             self.admission,
-            self.readiness.detector(),
+            self.readiness.detector(),  # one detector per detection mode
+            self.settings.detection_mode,
             self.model.complexity,
             self.buffers,
         )

@@ -55,7 +55,7 @@ class Session:
         self.frames = 0
 
     def track(self, rgb: np.ndarray):  # type: ignore[no-untyped-def]
-        """Runs tracking on the next frame; returns inference.Detection."""
+        """Runs tracking on the next frame; returns a hands.Detection."""
         # VIDEO mode needs strictly increasing timestamps; the wall clock of
         # arrival is what tracking should extrapolate over.
         ms = max(self._last_ms + 1, int((time.monotonic() - self._start) * 1000))

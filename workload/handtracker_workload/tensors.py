@@ -44,6 +44,7 @@ class InferRequest:
     image: bytes
     id: str | None
     outputs: tuple[tuple[str, bool], ...]  # (name, as binary), in the order to return
+    mode: str | None = None  # the request's parameters.mode: a detection mode
 
 
 def parse(body: bytes, header_length: str | None) -> InferRequest:
@@ -60,10 +61,14 @@ def parse(body: bytes, header_length: str | None) -> InferRequest:
         raise errors.bad_tensor("send exactly one input, 'image'")
     image = _image(inputs[0], binary)
     request_id = request.get("id")
+    mode = _parameters(request).get("mode")
+    if mode is not None and not isinstance(mode, str):
+        raise errors.bad_tensor("parameters.mode must be a string")
     return InferRequest(
         image=image,
         id=str(request_id) if request_id is not None else None,
         outputs=_wanted(request),
+        mode=mode,
     )
 
 

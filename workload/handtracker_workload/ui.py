@@ -10,6 +10,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, render_template
 
 from . import gestures, services
+from .config import STANDARD, THOROUGH
 from .hands import FINGER_COLOURS, FINGERS, LANDMARK_NAMES
 
 
@@ -32,13 +33,18 @@ _PAGE_CONFIG = {
     "fingers": {name: list(idx) for name, idx in FINGERS.items()},
     "fingerColours": {name: _css_colour(bgr) for name, bgr in FINGER_COLOURS.items()},
     "gestures": list(gestures.LABELS),
+    "modes": {"off": STANDARD, "on": THOROUGH},  # the upload's thorough switch
 }
 
 
 @bp.get("/")
 def index() -> Response:
     settings = services.current().settings
-    config = {**_PAGE_CONFIG, "maxHands": settings.max_hands}
+    config = {
+        **_PAGE_CONFIG,
+        "maxHands": settings.max_hands,
+        "thorough": settings.detection_mode == THOROUGH,
+    }
     html = render_template("index.html", title=settings.ui_title, config=config)
     response = Response(html, mimetype="text/html")
     # The page only talks to its own origin; say so to the browser.

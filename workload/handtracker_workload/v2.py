@@ -4,7 +4,8 @@ GET  /v2                                   server metadata
 GET  /v2/health/live, /v2/health/ready     as /healthz and /readyz
 GET  /v2/models/hand-landmarker            model metadata: inputs, outputs, datatypes, shapes
 GET  /v2/models/hand-landmarker/ready
-POST /v2/models/hand-landmarker/infer      BYTES "image" in, landmark tensors out (tensors.py)
+POST /v2/models/hand-landmarker/infer      BYTES "image" in, landmark tensors out (tensors.py);
+                                           request parameter "mode": standard|thorough
 
 Each model route also answers under /versions/1. Inference goes through the
 same pipeline, limits, admission queue and metrics as /v1/landmarks, and
@@ -77,7 +78,7 @@ def infer(name: str, version: str | None = None) -> Response:
     wanted = tensors.parse(
         request.get_data(cache=False), request.headers.get("Inference-Header-Content-Length")
     )
-    analysis = pipeline.analyse(wanted.image, app.stage())
+    analysis = pipeline.analyse(wanted.image, app.stage(), wanted.mode)
     body, header_length = tensors.response(wanted, analysis.hands, model.NAME, VERSION)
     if header_length is None:
         return Response(body, mimetype="application/json")

@@ -17,6 +17,7 @@ def environment(spec: HandTrackerSpec) -> dict[str, str]:
         "HANDTRACKER_LOG_LEVEL": spec.log_level,
         "HANDTRACKER_MODEL_COMPLEXITY": model.complexity,
         "HANDTRACKER_MAX_HANDS": str(model.max_hands),
+        "HANDTRACKER_DETECTION_MODE": model.detection_mode,
         "HANDTRACKER_MIN_DETECTION_CONFIDENCE": _number(model.min_detection_confidence),
         "HANDTRACKER_MIN_TRACKING_CONFIDENCE": _number(model.min_tracking_confidence),
         "HANDTRACKER_WORKERS": str(spec.resources.workers),

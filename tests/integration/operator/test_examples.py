@@ -46,6 +46,7 @@ def test_minimal_example_is_ready_with_its_children(kubectl, namespace, operator
     assert kids["Deployment"]["spec"]["replicas"] == 2
     # Defaults were written by the API server, so the stored spec is the effective one.
     assert ht["spec"]["model"] == {"complexity": "full", "maxHands": 2,
+                                   "detectionMode": "standard",
                                    "minDetectionConfidence": 0.5, "minTrackingConfidence": 0.5}
     status = ht["status"]
     assert status["replicaSummary"] == "2/2"

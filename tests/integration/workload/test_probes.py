@@ -10,6 +10,7 @@ from handtracker_workload import create_app, services
 from handtracker_workload.hands import LANDMARK_NAMES
 from handtracker_workload.inference import Detector
 from handtracker_workload.readiness import Readiness
+from handtracker_workload.thorough import by_mode
 from openapi_spec_validator import validate
 
 
@@ -24,9 +25,9 @@ def test_healthz_and_readyz(client):
 def test_not_ready_until_the_model_is_loaded_then_not_ready_when_draining(settings, hands_dir):
     release = threading.Event()
 
-    def slow_load() -> Detector:
+    def slow_load() -> dict:
         release.wait(30)
-        return Detector(settings)
+        return by_mode(Detector(settings), settings)
 
     app = create_app(settings, detector=Detector(settings, warm_up=False))
     # A loader we control, to observe the window before the model is ready.

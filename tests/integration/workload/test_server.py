@@ -152,8 +152,9 @@ def test_concurrent_requests_match_sequential_ones_and_are_counted(start_server,
         assert _value(text, "handtracker_http_requests_total", **labels) == 200 + len(PHOTOS)
         assert _value(text, "handtracker_http_request_duration_seconds_count",
                       route="/v1/landmarks") == 200 + len(PHOTOS)  # fmt: skip
-        assert _value(text, "handtracker_inference_duration_seconds_count", model="full") == 208
-        assert _value(text, "handtracker_hands_detected_count") == 208
+        assert _value(text, "handtracker_inference_duration_seconds_count",
+                      model="full", mode="standard") == 208  # fmt: skip
+        assert _value(text, "handtracker_hands_detected_count", mode="standard") == 208
         assert _value(text, "handtracker_image_decode_duration_seconds_count") == 208
         assert _value(text, "handtracker_inflight_requests") == 0
         # Both workers served part of the load, and the scrape saw all of it.

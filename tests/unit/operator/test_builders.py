@@ -26,6 +26,7 @@ def test_configmap_is_exactly_the_workload_environment() -> None:
         "HANDTRACKER_LOG_LEVEL": "warning",
         "HANDTRACKER_MODEL_COMPLEXITY": "lite",
         "HANDTRACKER_MAX_HANDS": "1",
+        "HANDTRACKER_DETECTION_MODE": "standard",
         "HANDTRACKER_MIN_DETECTION_CONFIDENCE": "0.75",
         "HANDTRACKER_MIN_TRACKING_CONFIDENCE": "0.5",
         "HANDTRACKER_WORKERS": "1",

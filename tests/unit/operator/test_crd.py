@@ -47,6 +47,7 @@ def test_schema_defaults_equal_parse_defaults() -> None:
     spec_schema = schema()["properties"]["spec"]
     defaulted = apply_defaults(spec_schema, {})
     assert defaulted["replicas"] == 2 and defaulted["model"]["complexity"] == "full"
+    assert defaulted["model"]["detectionMode"] == "standard"
     assert spec.parse(defaulted) == spec.parse({}) == spec.HandTrackerSpec()
 
 

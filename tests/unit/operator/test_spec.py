@@ -23,7 +23,7 @@ def test_every_field_is_read() -> None:
             "replicas": 4,
             "suspended": True,
             "model": {"complexity": "lite", "maxHands": 1, "minDetectionConfidence": 0.7,
-                      "minTrackingConfidence": 0.2},
+                      "minTrackingConfidence": 0.2, "detectionMode": "thorough"},
             "ui": {"title": "Hands"},
             "logLevel": "debug",
             "resources": {"requests": {"cpu": "1", "memory": "1Gi"},
@@ -43,7 +43,7 @@ def test_every_field_is_read() -> None:
         }
     )
     assert parsed.image == "img:2" and parsed.image_pull_secrets == ("regcred",)
-    assert parsed.model == spec.Model("lite", 1, 0.7, 0.2)
+    assert parsed.model == spec.Model("lite", 1, 0.7, 0.2, "thorough")
     assert parsed.resources.workers == 3  # ceil(2.5 cores)
     assert parsed.ingress == spec.IngressSpec(True, "h.example", "nginx", "/hands", "tls",
                                               {"a": "b"})

@@ -10,6 +10,7 @@ def test_defaults_need_no_environment():
     settings = Settings.from_env({})
     assert settings.max_hands == 2
     assert settings.model_complexity == "full"
+    assert settings.detection_mode == "standard"
     assert settings.max_upload_bytes == 10 * 2**20
     assert settings.max_pixels == 40_000_000
     assert settings.port == 8080
@@ -29,6 +30,8 @@ def test_defaults_need_no_environment():
         ("LOG_LEVEL", "DEBUG", "log_level", "debug"),
         ("MODEL_COMPLEXITY", "lite", "model_complexity", "lite"),
         ("MAX_HANDS", "4", "max_hands", 4),
+        ("DETECTION_MODE", "thorough", "detection_mode", "thorough"),
+        ("DETECTION_MODE", "Standard", "detection_mode", "standard"),
         ("MIN_DETECTION_CONFIDENCE", "0.3", "min_detection_confidence", 0.3),
         ("MIN_TRACKING_CONFIDENCE", "1", "min_tracking_confidence", 1.0),
         ("MAX_UPLOAD_BYTES", "5Mi", "max_upload_bytes", 5 * 2**20),
@@ -90,6 +93,7 @@ def test_each_variable_is_read(variable, value, field, expected):
         ("VIDEO_MAX_FRAMES", "1.5"),
         ("VIDEO_MAX_SECONDS", "-3"),
         ("VIDEO_MAX_FRAME_PIXELS", "0"),
+        ("DETECTION_MODE", "fast"),
     ],
 )
 def test_invalid_values_name_the_variable(variable, value):

@@ -64,7 +64,11 @@
     status: $("upload-status"),
     result: null, // last JSON answer
     name: "photo",
+    file: null, // the last photo, sent again when the thorough switch changes
   };
+  const thorough = $("thorough");
+  thorough.checked = cfg.thorough;
+  thorough.addEventListener("change", () => sendPhoto(upload.file));
 
   function httpErrorText(response, body) {
     const detail = body && body.error ? body.error.message : response.statusText;
@@ -77,6 +81,7 @@
 
   async function sendPhoto(file) {
     if (!file) return;
+    upload.file = file;
     upload.name = (file.name || "photo").replace(/\.[^.]+$/, "");
     setStatus(upload.status, `Finding hands in ${file.name || "the photo"}…`);
     $("upload-result").hidden = true;
@@ -85,7 +90,8 @@
     let response;
     let body = null;
     try {
-      response = await fetch("v1/landmarks", { method: "POST", body: form });
+      const mode = thorough.checked ? cfg.modes.on : cfg.modes.off;
+      response = await fetch(`v1/landmarks?mode=${mode}`, { method: "POST", body: form });
       body = await response.json().catch(() => null);
     } catch (err) {
       setStatus(upload.status, "Cannot reach the server. Is it running?", "error");
