@@ -80,9 +80,11 @@ lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/hadolint Dockerfile.operator Dockerfile.workload
 
-## Benchmarks (not tests): served/in-process throughput, big images, operator convergence.
+## Benchmarks (not tests): served/in-process throughput, big images, thorough detection,
+## operator convergence, real pods.
 bench: cluster-up
 	$(PY) benchmarks/bench_workload.py
+	$(PY) benchmarks/bench_thorough.py
 	$(PY) benchmarks/bench_operator.py
 	$(PY) benchmarks/bench_realnode.py
 

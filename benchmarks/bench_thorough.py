@@ -6,10 +6,9 @@
      grey 1920x1080 frame so that its largest ground-truth hand's box (the
      longer side of the box around its labelled points) is 40, 60, 80, 120, 160
      or 240 px, at 3 placements, sent as JPEG (quality 90) and decoded as the
-     service does. Only shrunk: a photo whose largest hand is smaller than a
-     size is left out of that size (enlarging it would make a blur no camera
-     takes), so fewer photos take part at the larger sizes. Where the shrunk
-     photo is larger than the frame, the frame shows the part around that hand.
+     service does. The whole photo must fit in the frame: one too large at a
+     size (a small hand in a large photo) sits that size out, so fewer photos
+     take part at the larger sizes (12, 11, 10, 9, 9 and 8 of the 12).
      That hand is found when a returned hand's pixel landmarks lie within 0.2 x
      the box of its ground-truth points (median over the labelled points).
      Recall per size, standard and thorough.
@@ -140,22 +139,18 @@ def small_hand_frames(photos: Path, truths: dict[str, list[Truth]], size: int) -
     for name, hands in truths.items():
         largest = max(hands, key=lambda t: t.box)
         scale = size / largest.box
-        if scale > 1:
-            continue  # shrunk only, never enlarged
         photo = read_rgb(photos / name)
-        small = cv2.resize(photo, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-        # Larger than the frame: keep the part around the hand.
-        centre = np.nanmean(largest.points, axis=0) * scale
-        cw, ch = min(small.shape[1], width), min(small.shape[0], height)
-        cx = int(np.clip(centre[0] - cw / 2, 0, small.shape[1] - cw))
-        cy = int(np.clip(centre[1] - ch / 2, 0, small.shape[0] - ch))
-        small = small[cy : cy + ch, cx : cx + cw]
+        cw, ch = round(photo.shape[1] * scale), round(photo.shape[0] * scale)
+        if cw > width or ch > height:
+            continue  # the photo does not fit in the frame at this size
+        small = cv2.resize(photo, (cw, ch),
+                           interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC)
         for fx, fy in PLACEMENTS:
             x0, y0 = int(fx * (width - cw)), int(fy * (height - ch))
             frame = np.full((height, width, 3), GREY, np.uint8)
             frame[y0 : y0 + ch, x0 : x0 + cw] = small
             jpeg, rgb = as_served(frame)
-            yield Trial(name, size, jpeg, rgb, largest.moved(scale, x0 - cx, y0 - cy))
+            yield Trial(name, size, jpeg, rgb, largest.moved(scale, x0, y0))
 
 
 def textured_frames(photos: Path, names: list[str]) -> Iterator[np.ndarray]:
@@ -222,7 +217,7 @@ def small_hands(detectors: dict, photos: Path, truths: dict[str, list[Truth]],
 
     print("   photos thorough finds at no size: "
           f"{described([n for n, count in per_photo.items() if count == 0])}")
-    print("   photos whose hands are below every size (never shrunk to one): "
+    print("   photos too large for the frame at every size: "
           f"{described([n for n in truths if n not in per_photo])}")
     return targets, cost_frames
 

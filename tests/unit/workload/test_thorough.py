@@ -93,10 +93,10 @@ def test_flat_tiles_are_recognised_and_textured_ones_are_not() -> None:
 def test_the_crop_is_centred_towards_the_fingers_and_clipped_to_the_image() -> None:
     # Wrist below, fingers up: the crop's centre moves up by half a palm.
     palm = Palm(0.9, 500, 400, 20, (500, 410), (500, 390))
-    box = thorough.crop_box(palm, 1920, 1080)
+    box = thorough.crop_box(palm, 1920, 1080, 6.0)
     assert (box.width, box.height) == (120, 120)
     assert (box.x + box.width / 2, box.y + box.height / 2) == (500, 390)
-    corner = thorough.crop_box(Palm(0.9, 5, 5, 20, (5, 15), (5, -5)), 1920, 1080)
+    corner = thorough.crop_box(Palm(0.9, 5, 5, 20, (5, 15), (5, -5)), 1920, 1080, 6.0)
     assert (corner.x, corner.y) == (0, 0) and corner.width < 120
 
 
@@ -121,14 +121,19 @@ def test_a_hand_found_in_a_crop_maps_back_to_image_coordinates() -> None:
 class _Standard:
     """A standard detector that finds `whole` in the image and `in_crop` in any crop."""
 
-    def __init__(self, whole: list[Hand], in_crop: list[Hand]) -> None:
-        self.whole, self.in_crop, self.crops = whole, in_crop, 0
+    def __init__(self, whole: list[Hand], in_crop: list[Hand], min_crop: int = 0) -> None:
+        self.whole, self.in_crop, self.min_crop = whole, in_crop, min_crop
+        self.crop_sides: list[int] = []
+
+    @property
+    def crops(self) -> int:
+        return len(self.crop_sides)
 
     def run(self, rgb: np.ndarray) -> Detection:
         if rgb.shape[:2] == (1080, 1920):
             return Detection(tuple(self.whole), 0.0)
-        self.crops += 1
-        return Detection(tuple(self.in_crop), 0.0)
+        self.crop_sides.append(rgb.shape[1])
+        return Detection(tuple(self.in_crop) if rgb.shape[1] >= self.min_crop else (), 0.0)
 
 
 class _Palms:
@@ -158,7 +163,19 @@ def test_hands_are_merged_once_sorted_largest_first_and_cut_to_max_hands() -> No
 def test_a_palm_the_crop_does_not_confirm_adds_no_hand() -> None:
     standard = _Standard([], [])
     hands = thorough.ThoroughDetector(standard, _Palms(), max_hands=4).run(_textured_frame())
-    assert hands.hands == () and standard.crops == thorough.MAX_CANDIDATES
+    # Each candidate is looked at in every crop size before it is given up.
+    assert hands.hands == ()
+    assert standard.crops == thorough.MAX_CANDIDATES * len(thorough.CROP_PALMS)
+
+
+def test_the_wider_crop_is_looked_at_only_when_the_tighter_shows_no_hand() -> None:
+    tight, wide = (round(n * 8 * 2.5) for n in thorough.CROP_PALMS)  # palm 8 px, x2.5 tile
+    seen_wide = _Standard([], [_hand(0.3, 0.3, 0.4)], min_crop=wide)
+    assert thorough.ThoroughDetector(seen_wide, _Palms(), 1).run(_textured_frame()).hands
+    assert seen_wide.crop_sides[:2] == [tight, wide]
+    seen_tight = _Standard([], [_hand(0.3, 0.3, 0.4)])
+    thorough.ThoroughDetector(seen_tight, _Palms(), 1).run(_textured_frame())
+    assert set(seen_tight.crop_sides) == {tight}
 
 
 def test_palms_inside_a_hand_already_found_are_not_looked_at_again() -> None:
