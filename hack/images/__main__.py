@@ -71,6 +71,7 @@ def _cmd_list(args: argparse.Namespace) -> int:
     rows = _rows()
     refs = [ref for ref, _ in rows]
     in_containerd = images_in_containerd(args.socket, refs) if args.socket.exists() else None
+    on_node = node_images()  # read from the pins once, not once per row
     for ref, current in rows:
         stored = buildah.inspect(ref)
         if stored is None:
@@ -78,7 +79,7 @@ def _cmd_list(args: argparse.Namespace) -> int:
             continue
         state = {True: "up to date", False: "out of date", None: "base missing"}[current]
         line = f"{ref:<52} {stored.image_id[7:19]}  {buildah.size(ref):>8}  {state}"
-        if in_containerd is not None and ref in node_images():
+        if in_containerd is not None and ref in on_node:
             loaded = in_containerd.get(ref)
             line += "  containerd: " + (
                 "same" if loaded == stored.image_id else "different" if loaded else "absent"

@@ -3,6 +3,8 @@ Go binary, alone on scratch and run as a non-root user."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from hack.gobuild import BuildError
 from hack.tools.build import TOOLS, ensure_tool, pinned_version, tool_path
 
@@ -20,9 +22,14 @@ def image_ref() -> str:
 
 
 def expected_inputs() -> str:
-    """What the image is built from: the recipe and the binary's cache folder, which is
-    named by the hash of Traefik's pins and the Go version."""
-    return f"{RECIPE_VERSION}/{USER}/{tool_path('traefik').parent.name}"
+    """What the image is built from, found without building anything."""
+    return _inputs(tool_path("traefik"))
+
+
+def _inputs(binary: Path) -> str:
+    """The recipe and the binary's cache folder, which is named by the hash of
+    Traefik's pins and the Go version."""
+    return f"{RECIPE_VERSION}/{USER}/{binary.parent.name}"
 
 
 def ensure() -> BuiltImage:
@@ -32,7 +39,7 @@ def ensure() -> BuiltImage:
         binary = ensure_tool("traefik")
     except BuildError as err:
         raise ImageBuildError(str(err)) from err
-    inputs = expected_inputs()
+    inputs = _inputs(binary)  # the folder ensure_tool found: no second look for Go
     stored = buildah.inspect(ref)
     if stored is not None and stored.inputs == inputs:
         return BuiltImage("traefik", ref, stored.image_id, inputs, False, timer.seconds)
