@@ -6,11 +6,14 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-# The last two are present only while their integration is enabled in the spec.
+# The last three are present only while their integration is enabled in the spec, or
+# while there is a canary.
 TYPES = ("Ready", "Available", "Progressing", "Degraded", "HTTPRouteAccepted",
-         "ServiceMonitorReady")
+         "ServiceMonitorReady", "CanaryReady")
 # Degraded's reason while another writer keeps changing a child back (conflicts.py).
 CONFLICTING_WRITER = "ConflictingWriter"
+# Why pods refuse their model bundle (the workload's termination message, status.py).
+MODEL_REASONS = ("ModelDigestMismatch", "ModelInvalid")
 
 
 @dataclass(frozen=True)

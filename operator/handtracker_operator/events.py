@@ -6,10 +6,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .conditions import CONFLICTING_WRITER, find
+from .conditions import CONFLICTING_WRITER, MODEL_REASONS, find
 from .diff import Action
 
 _RECOVERED = {CONFLICTING_WRITER: "No other writer changes the children back any more"}
+# The canary's steps that are no failure: waiting for its first pod, draining.
+_CANARY_ROUTINE = ("CanaryNotReady", "Draining")
 
 
 @dataclass(frozen=True)
@@ -46,14 +48,22 @@ def derive(
     if new.get("status") == "True" and (
         old.get("status") != "True" or old.get("reason") != new.get("reason")
     ) and new.get("reason") != "InvalidSpec":
-        if new.get("reason") == CONFLICTING_WRITER:
-            events.append(Event("Warning", CONFLICTING_WRITER, new.get("message", "")))
+        if new.get("reason") in (CONFLICTING_WRITER, *MODEL_REASONS):
+            events.append(Event("Warning", new["reason"], new.get("message", "")))
         else:
             events.append(Event("Warning", "Degraded",
                                 f"{new['reason']}: {new.get('message', '')}"))
     if old.get("status") == "True" and new.get("status") == "False":
         events.append(Event("Normal", "Recovered", _RECOVERED.get(
             old.get("reason", ""), "No failing pods any more")))
+
+    old, new = pair("CanaryReady")
+    if new and new.get("reason") != old.get("reason"):
+        warning = new.get("status") == "False" and new["reason"] not in _CANARY_ROUTINE
+        events.append(Event("Warning" if warning else "Normal",
+                            new["reason"] if warning or new["reason"].startswith("Canary")
+                            else f"Canary{new['reason']}",
+                            f"canary: {new.get('message', '')}"))
     return events
 
 

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from .conditions import Condition
-from .identity import INSTANCE_LABEL, Identity
+from .identity import Identity, owner_of
 from .spec import HandTrackerSpec, ParentRef
 
 GatewayKey = tuple[str, str]  # (namespace, name)
@@ -28,7 +28,7 @@ def routes_to(routes: Iterable[Mapping[str, Any]], namespace: str, name: str
     found = set()
     for route in routes:
         meta = route.get("metadata") or {}
-        owner = (meta.get("labels") or {}).get(INSTANCE_LABEL)
+        owner = owner_of(meta.get("labels") or {})
         for ref in (route.get("spec") or {}).get("parentRefs") or ():
             if ref.get("name") == name and ref.get("namespace", meta.get("namespace")) == (
                     namespace) and owner:

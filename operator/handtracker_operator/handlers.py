@@ -43,7 +43,7 @@ def _owned_handler(kind: str) -> Callable[..., Coroutine[Any, Any, None]]:
     async def on_owned(type: str, event: kopf.RawEvent, namespace: str,
                        labels: dict[str, str], memo: kopf.Memo, **_: object) -> None:
         memo.runtime.on_owned(kind, type, event["object"], namespace,
-                              labels.get(identity.INSTANCE_LABEL))
+                              identity.owner_of(labels) or None)
 
     return on_owned
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 GROUP = "handtracking.dev"
@@ -26,6 +26,12 @@ PART_OF_LABEL = "app.kubernetes.io/part-of"
 VERSION_LABEL = "app.kubernetes.io/version"
 APP_NAME = "handtracker"
 CONTAINER_PORT = 8080
+# A canary's objects and pods are an instance of their own (`<name>-canary`: the stable
+# Service and Deployment must not select its pods, and selectors are equality-only);
+# these two labels say which HandTracker they belong to and which track they are.
+OWNER_LABEL = "handtracking.dev/handtracker"
+TRACK_LABEL = "handtracking.dev/track"
+CANARY = "canary"
 
 _LABEL_VALUE = re.compile(r"[^A-Za-z0-9._-]")
 
@@ -37,15 +43,25 @@ class Identity:
     uid: str
     generation: int
     version: str
+    track: str = ""  # "" for the stable objects, CANARY for the canary's
+
+    @property
+    def instance(self) -> str:
+        """The instance label of this track's objects and pods, and their base name."""
+        return f"{self.name}-{self.track}" if self.track else self.name
 
     @property
     def config_name(self) -> str:
-        return f"{self.name}-config"
+        return f"{self.instance}-config"
 
     @property
     def selector(self) -> dict[str, str]:
         """Labels the Deployment, Service and PDB select pods by; never changes."""
-        return {NAME_LABEL: APP_NAME, INSTANCE_LABEL: self.name}
+        return {NAME_LABEL: APP_NAME, INSTANCE_LABEL: self.instance}
+
+    def canary(self, version: str) -> Identity:
+        """The identity of this HandTracker's canary, whose image has tag `version`."""
+        return replace(self, track=CANARY, version=version)
 
     @property
     def selector_string(self) -> str:
@@ -60,6 +76,9 @@ class Identity:
         }
         if self.version:
             labels[VERSION_LABEL] = self.version
+        if self.track:
+            labels[OWNER_LABEL] = self.name
+            labels[TRACK_LABEL] = self.track
         return labels
 
     def owner_reference(self) -> dict[str, Any]:
@@ -89,6 +108,11 @@ class Identity:
     @property
     def service_host(self) -> str:
         return f"{self.name}.{self.namespace}.svc.cluster.local"
+
+
+def owner_of(labels: Mapping[str, str]) -> str:
+    """The HandTracker an object or pod with these labels belongs to ("" if none)."""
+    return labels.get(OWNER_LABEL) or labels.get(INSTANCE_LABEL, "")
 
 
 def of(body: Mapping[str, Any], image: str) -> Identity:

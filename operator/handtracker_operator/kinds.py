@@ -30,11 +30,24 @@ from .builders import (
     servicemonitor,
 )
 from .identity import Identity
+from .rollout import Rollout
 from .spec import HandTrackerSpec
 
 Manifest = dict[str, Any]
-# (spec, identity, the children built before this one) -> manifest, or None: must not exist
-Builder = Callable[[HandTrackerSpec, Identity, Mapping[str, Manifest | None]], Manifest | None]
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """What a child is built from."""
+
+    spec: HandTrackerSpec
+    ident: Identity
+    rollout: Rollout  # the canary's course (rollout.py)
+    observed: Mapping[str, Manifest | None]  # the live children, by slot
+
+
+# (inputs, the children built before this one) -> manifest, or None: must not exist
+Builder = Callable[[Inputs, Mapping[str, Manifest | None]], Manifest | None]
 
 READ = ("get", "list", "watch")
 # Observed by label, written by server-side apply (patch), removed when disabled.
@@ -71,21 +84,48 @@ class Child:
     kind: Kind
     build: Builder
     suffix: str = ""  # its name is the HandTracker's name and this suffix
+    canary: bool = False  # part of the canary, built from rollout.Rollout.spec
 
     def object_name(self, ident: Identity) -> str:
         return ident.name + self.suffix
 
 
 def _simple(build: Callable[[HandTrackerSpec, Identity], Manifest | None]) -> Builder:
-    return lambda spec, ident, _built: build(spec, ident)
+    return lambda given, _built: build(given.spec, given.ident)
 
 
-def _deployment(spec: HandTrackerSpec, ident: Identity,
-                built: Mapping[str, Manifest | None]) -> Manifest:
-    # The pod template carries the ConfigMap's hash, so that a config change rolls the pods.
-    config = built["ConfigMap"]
-    assert config is not None
-    return deployment.build(spec, ident, configmap.data_hash(config))
+def _deployment(config_slot: str, canary: bool = False) -> Builder:
+    def build(given: Inputs, built: Mapping[str, Manifest | None]) -> Manifest | None:
+        # The pod template carries the ConfigMap's hash: a config change rolls the pods.
+        config = built[config_slot]
+        spec, ident = _track(given, canary)
+        if config is None or spec is None:
+            return None
+        return deployment.build(spec, ident, configmap.data_hash(config))
+
+    return build
+
+
+def _track(given: Inputs, canary: bool) -> tuple[HandTrackerSpec | None, Identity]:
+    """The spec and identity an object is built from: the main ones, or the canary's
+    (no spec: the canary must not exist)."""
+    if not canary:
+        return given.spec, given.ident
+    spec = given.rollout.spec
+    return spec, given.ident.canary(identity.version_of(spec.image) if spec else "")
+
+
+def _canary(build: Callable[[HandTrackerSpec, Identity], Manifest | None]) -> Builder:
+    def of_canary(given: Inputs, _built: Mapping[str, Manifest | None]) -> Manifest | None:
+        spec, ident = _track(given, True)
+        return build(spec, ident) if spec is not None else None
+
+    return of_canary
+
+
+def _route(given: Inputs, _built: Mapping[str, Manifest | None]) -> Manifest | None:
+    return httproute.build(given.spec, given.ident, given.rollout.effective,
+                           given.observed.get("HTTPRoute"))
 
 
 CONFIGMAP = Kind("ConfigMap", "", "v1", "configmaps", CHILD)
@@ -102,14 +142,20 @@ HTTP_ROUTE = Kind("HTTPRoute", "gateway.networking.k8s.io", "v1", "httproutes", 
 
 CHILDREN = (
     Child("ConfigMap", CONFIGMAP, _simple(configmap.build), "-config"),
-    Child("Deployment", DEPLOYMENT, _deployment),
+    Child("Deployment", DEPLOYMENT, _deployment("ConfigMap")),
     Child("Service", SERVICE, _simple(service.build)),
+    # The canary: its own pods (their own instance label), config and Service, while the
+    # rollout keeps it (rollout.py); before the route that sends it traffic.
+    Child("CanaryConfigMap", CONFIGMAP, _canary(configmap.build), "-canary-config", True),
+    Child("CanaryDeployment", DEPLOYMENT, _deployment("CanaryConfigMap", True), "-canary",
+          True),
+    Child("CanaryService", SERVICE, _canary(service.build), "-canary", True),
     Child("Ingress", INGRESS, _simple(ingress.build)),
     Child("HorizontalPodAutoscaler", HPA, _simple(hpa.build)),
     Child("PodDisruptionBudget", PDB, _simple(pdb.build)),
     Child("NetworkPolicy", NETWORK_POLICY, _simple(networkpolicy.build)),
     Child("ServiceMonitor", SERVICE_MONITOR, _simple(servicemonitor.build)),
-    Child("HTTPRoute", HTTP_ROUTE, _simple(httproute.build)),
+    Child("HTTPRoute", HTTP_ROUTE, _route),
 )
 # The kinds of the children, each once, in apply order.
 CHILD_KINDS = tuple(dict.fromkeys(child.kind for child in CHILDREN))
@@ -140,6 +186,7 @@ OTHERS = (
 )
 BY_NAME = {kind.name: kind for kind in (*CHILD_KINDS, *OTHERS)}
 SLOTS = tuple(child.slot for child in CHILDREN)
+CANARY_SLOTS = tuple(child.slot for child in CHILDREN if child.canary)
 # slot -> the name of its kind (the API's, and the store's key)
 KIND_OF = {child.slot: child.kind.name for child in CHILDREN}
 # What the store holds besides the HandTrackers, listed and watched by the operator's label:
@@ -147,11 +194,16 @@ KIND_OF = {child.slot: child.kind.name for child in CHILDREN}
 OWNED = (*CHILD_KINDS, POD)
 
 
-def desired(spec: HandTrackerSpec, ident: Identity) -> dict[str, Manifest | None]:
-    """Every child's slot -> its manifest, or None when it must not exist; in apply order."""
+def desired(spec: HandTrackerSpec, ident: Identity, course: Rollout | None = None,
+            observed: Mapping[str, Manifest | None] | None = None
+            ) -> dict[str, Manifest | None]:
+    """Every child's slot -> its manifest, or None when it must not exist; in apply order.
+    Without a `course` there is no canary; `observed` gives the live route, whose rules
+    the operator did not write are kept."""
+    given = Inputs(spec, ident, course or Rollout(), observed or {})
     built: dict[str, Manifest | None] = {}
     for child in CHILDREN:
-        built[child.slot] = child.build(spec, ident, built)
+        built[child.slot] = child.build(given, built)
     return built
 
 

@@ -10,18 +10,30 @@ from __future__ import annotations
 import datetime
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import conditions, diff, events, gateway, identity, kinds, spec, status
+from . import (
+    analysis,
+    conditions,
+    diff,
+    events,
+    gateway,
+    identity,
+    kinds,
+    rollout,
+    scrape,
+    spec,
+    status,
+)
 from .builders import deployment
 from .conflicts import Conflicts
 from .errors import ApiError, ApplyFailed, InvalidSpec, NotFound
 from .kube import Kube
 from .metrics import Metrics
 from .store import Store
-from .workqueue import RetryIn
+from .workqueue import RequeueAfter, RetryIn
 
 log = logging.getLogger(__name__)
 # Holds a Deployment's replica count while it passes from the operator to its HPA.
@@ -34,12 +46,15 @@ class Outcome:
     actions: tuple[diff.Action, ...] = ()
     status_written: bool = False
     retry_in: float | None = None  # "conflict": back off this long (conflicts.py)
+    requeue_after: float | None = None  # "ok", with a canary to look at again
 
-    def verdict(self) -> bool | RetryIn:
+    def verdict(self) -> bool | RetryIn | RequeueAfter:
         """What the work queue makes of it: done, retried after its back-off, or after
-        the delay the reconcile chose."""
+        the delay the reconcile chose, or done and run again later."""
         if self.retry_in is not None:
             return RetryIn(self.retry_in)
+        if self.result == "ok" and self.requeue_after is not None:
+            return RequeueAfter(self.requeue_after)
         return self.result != "error"
 
 
@@ -52,6 +67,8 @@ class Reconciler:
     metrics: Metrics
     default_image: str = spec.DEFAULT_IMAGE
     instance: str = ""  # this operator instance's stamp on what it writes
+    # Reads a canary pod's /metrics page by its IP (scrape.py), for the canary's analysis.
+    read_metrics: Callable[[str], str] = scrape.metrics
     conflicts: Conflicts = field(init=False)
 
     def __post_init__(self) -> None:
@@ -82,8 +99,9 @@ class Reconciler:
         except InvalidSpec as exc:
             return self._refuse(body, str(exc))
         ident = identity.of(body, parsed.image)
-        desired = kinds.desired(parsed, ident)
         observed = self.store.observe(ident, kinds.named(ident))
+        course = self._course(parsed, ident, observed, old_status.get("canary") or {})
+        desired = kinds.desired(parsed, ident, course, observed)
         # An integration whose CRD is missing is reported in status, never attempted.
         missing = set()
         for child in kinds.CHILDREN:
@@ -91,6 +109,9 @@ class Reconciler:
                 if desired[child.slot] is not None:
                     missing.add(child.slot)
                 desired[child.slot] = observed[child.slot] = None
+        if course.leaves_objects:  # no spec describes them any more: left as they are
+            for slot in kinds.CANARY_SLOTS:
+                del desired[slot]
         settled = old_status.get("observedGeneration") == ident.generation
         actions = diff.plan(desired, observed, kinds.KIND_OF, settled=settled,
                             writer=self.instance)
@@ -124,7 +145,8 @@ class Reconciler:
                                    lambda ns, gw: self.store.get(kinds.GATEWAY.name, ns, gw))
         conflict = self.conflicts.current(ident)
         derived = status.derive(parsed, ident, observed, self.store.pods(ident), error,
-                                missing, gateways, conflict.message if conflict else "")
+                                missing, gateways, conflict.message if conflict else "",
+                                course, self.store.pods(ident.canary("")))
         new_status = {
             **derived.fields,
             "conditions": conditions.merge(
@@ -136,7 +158,39 @@ class Reconciler:
             return Outcome("error", done, written)
         if conflict:
             return Outcome("conflict", done, written, conflict.retry_in())
-        return Outcome("ok", done, written)
+        return Outcome("ok", done, written, requeue_after=course.requeue_after)
+
+    def _course(self, parsed: spec.HandTrackerSpec, ident: identity.Identity,
+                observed: Mapping[str, dict[str, Any] | None],
+                previous: Mapping[str, Any]) -> rollout.Rollout:
+        """The canary's course (rollout.py), with its analysis when one is due."""
+        canary = ident.canary("")
+        return rollout.decide(
+            parsed, kinds.desired(parsed, ident)["Deployment"], observed,
+            any(observed[slot] is not None for slot in kinds.CANARY_SLOTS), canary.instance,
+            previous, datetime.datetime.now(datetime.UTC),
+            self._analyse(parsed, canary, observed, previous))
+
+    def _analyse(self, parsed: spec.HandTrackerSpec, canary: identity.Identity,
+                 observed: Mapping[str, dict[str, Any] | None],
+                 previous: Mapping[str, Any]) -> analysis.Verdict | None:
+        """The canary's traffic so far against spec.canary.analysis, from its ready pods'
+        own /metrics; None when there is nothing to judge (or no page could be read)."""
+        limits = parsed.canary.analysis if parsed.canary else None
+        if limits is None or rollout.available(observed.get("CanaryDeployment")) < 1 or (
+                previous.get("phase") == rollout.ABORTED
+                and previous.get("attempt") == rollout.attempt_of(parsed)):
+            return None
+        samples = []
+        for pod in self.store.pods(canary):
+            ip = (pod.get("status") or {}).get("podIP")
+            if not ip or pod["metadata"].get("deletionTimestamp"):
+                continue
+            try:
+                samples.append(analysis.parse(self.read_metrics(ip)))
+            except (scrape.ScrapeFailed, ValueError) as exc:
+                log.warning("Canary analysis of %s/%s: %s", canary.namespace, canary.name, exc)
+        return analysis.judge(samples, limits) if samples else None
 
     def _hold_replicas(self, ident: identity.Identity, replicas: int) -> dict[str, Any]:
         """Sets spec.replicas under the handoff manager, which the HPA then takes over."""
@@ -184,8 +238,9 @@ class Reconciler:
         actions: tuple[diff.Action, ...],
     ) -> bool:
         """Write status only when it differs; post the events it implies."""
-        # A merge patch never removes keys, so only the keys we write are compared.
-        changed = any(old.get(key) != value for key, value in new.items())
+        # A merge patch removes only the keys written as null, so only the keys we write
+        # are compared, and a null as if it were absent.
+        changed = any(_pruned(old.get(key)) != _pruned(value) for key, value in new.items())
         if changed:
             try:
                 self._applied(identity.KIND,
@@ -198,6 +253,13 @@ class Reconciler:
             except ApiError as exc:  # an event is best effort, never a reconcile failure
                 log.warning("Failed to post event %s: %s", event.reason, exc.reason)
         return changed
+
+
+def _pruned(value: Any) -> Any:
+    """`value` without the null entries of its mappings (at any depth)."""
+    if isinstance(value, Mapping):
+        return {k: _pruned(v) for k, v in value.items() if v is not None}
+    return value
 
 
 def _now() -> str:

@@ -116,7 +116,7 @@ class Runtime:
 
     def on_owned(self, kind: str, type_: str | None, body: Mapping[str, Any],
                  namespace: str, owner: str | None) -> None:
-        """A child or a pod, by the HandTracker its instance label names."""
+        """A child or a pod, by the HandTracker its labels name."""
         self.store.event(kind, type_, body)
         if type_ is None:
             self.relisted.set()

@@ -9,9 +9,11 @@ them equal to the CRD's).
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from . import quantity
@@ -25,12 +27,28 @@ DEFAULT_MONITORING_PEERS = (
 
 
 @dataclass(frozen=True)
+class ModelSource:
+    """Where the HandLandmarker `.task` bundle comes from."""
+
+    type: str = "builtin"  # "builtin" (from the wheel, by complexity) | "image" | "pvc"
+    image: str = ""  # type image: an OCI image holding the bundle (a "model car")
+    claim_name: str = ""  # type pvc: a PersistentVolumeClaim in the namespace
+    path: str = ""  # the bundle's path in the image, or inside the claim
+
+
+DEFAULT_IMAGE_MODEL_PATH = "/models/hand_landmarker.task"
+DEFAULT_PVC_MODEL_PATH = "hand_landmarker.task"
+
+
+@dataclass(frozen=True)
 class Model:
     complexity: str = "full"
     max_hands: int = 2
     min_detection_confidence: float = 0.5
     min_tracking_confidence: float = 0.5
     detection_mode: str = "standard"
+    source: ModelSource = ModelSource()
+    sha256: str = ""  # pins the bundle's bytes; the workload refuses any other
 
 
 @dataclass(frozen=True)
@@ -114,6 +132,23 @@ class Placement:
 
 
 @dataclass(frozen=True)
+class CanaryAnalysis:
+    """Limits the canary's own /metrics are held to; a breach sets its weight to 0."""
+
+    max_error_ratio: float = 0.05
+    max_p99_latency_seconds: float = 0.0  # 0: not checked
+    min_requests: int = 20
+    interval_seconds: int = 10
+
+
+@dataclass(frozen=True)
+class Canary:
+    weight: int
+    spec: HandTrackerSpec  # the main spec with the canary's overrides: what its pods run
+    analysis: CanaryAnalysis | None = None
+
+
+@dataclass(frozen=True)
 class HandTrackerSpec:
     image: str = DEFAULT_IMAGE
     image_pull_policy: str = "IfNotPresent"
@@ -131,6 +166,14 @@ class HandTrackerSpec:
     service_monitor: ServiceMonitorSpec = ServiceMonitorSpec()
     http_route: HTTPRouteSpec = HTTPRouteSpec()
     placement: Placement = Placement()
+    canary: Canary | None = None
+
+    @property
+    def revision(self) -> str:
+        """What serves, in 10 hex digits: a hash of the image and the model settings. The
+        pods report it with every answer and status shows it for each track."""
+        text = json.dumps([self.image, asdict(self.model)], sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()[:10]
 
     @property
     def autoscaled(self) -> bool:
@@ -150,6 +193,57 @@ class HandTrackerSpec:
 def parse(raw: Mapping[str, Any] | None, default_image: str = DEFAULT_IMAGE) -> HandTrackerSpec:
     """The typed spec, or InvalidSpec naming the field the schema could not check."""
     raw = raw or {}
+    spec = _parse_main(raw, default_image)
+    canary = raw.get("canary")
+    if canary is not None:
+        spec = replace(spec, canary=_parse_canary(raw, canary, default_image))
+    _check(spec)
+    return spec
+
+
+def _parse_canary(raw: Mapping[str, Any], canary: Mapping[str, Any],
+                  default_image: str) -> Canary:
+    """The canary runs the main spec with its own image, model fields and resources, one
+    replica by default, never autoscaled, suspended or exposed but through the route."""
+    own = canary.get("model") or {}
+    model = {**(raw.get("model") or {}), **own}
+    if ("source" in own or "complexity" in own) and "sha256" not in own:
+        model.pop("sha256", None)  # the main bundle's digest pins other bytes
+    overlay = {**raw, "image": canary.get("image") or raw.get("image"), "model": model,
+               "resources": canary.get("resources") or raw.get("resources") or {},
+               "replicas": canary.get("replicas", 1), "suspended": False,
+               "autoscaling": {},
+               # reached through the route only
+               "service": {**(raw.get("service") or {}), "type": "ClusterIP"}}
+    analysis = canary.get("analysis")
+    return Canary(
+        weight=int(canary.get("weight", 0)),
+        spec=_parse_main(overlay, default_image),
+        analysis=None if analysis is None else CanaryAnalysis(
+            max_error_ratio=float(analysis.get("maxErrorRatio",
+                                               CanaryAnalysis.max_error_ratio)),
+            max_p99_latency_seconds=float(analysis.get(
+                "maxP99LatencySeconds", CanaryAnalysis.max_p99_latency_seconds)),
+            min_requests=int(analysis.get("minRequests", CanaryAnalysis.min_requests)),
+            interval_seconds=int(analysis.get("intervalSeconds",
+                                              CanaryAnalysis.interval_seconds)),
+        ),
+    )
+
+
+def _parse_source(raw: Mapping[str, Any]) -> ModelSource:
+    kind = raw.get("type", ModelSource.type)
+    image, pvc = raw.get("image") or {}, raw.get("pvc") or {}
+    if kind == "image":
+        return ModelSource(kind, image=image.get("reference", ""),
+                           path=image.get("path", DEFAULT_IMAGE_MODEL_PATH))
+    if kind == "pvc":
+        return ModelSource(kind, claim_name=pvc.get("claimName", ""),
+                           path=pvc.get("path", DEFAULT_PVC_MODEL_PATH))
+    return ModelSource(kind)
+
+
+def _parse_main(raw: Mapping[str, Any], default_image: str) -> HandTrackerSpec:
     model = raw.get("model") or {}
     resources = raw.get("resources") or {}
     requests, limits = resources.get("requests") or {}, resources.get("limits") or {}
@@ -159,7 +253,7 @@ def parse(raw: Mapping[str, Any] | None, default_image: str = DEFAULT_IMAGE) -> 
     policy = raw.get("networkPolicy") or {}
     monitor = (raw.get("monitoring") or {}).get("serviceMonitor") or {}
     route = raw.get("httpRoute") or {}
-    spec = HandTrackerSpec(
+    return HandTrackerSpec(
         image=raw.get("image") or default_image,
         image_pull_policy=raw.get("imagePullPolicy", HandTrackerSpec.image_pull_policy),
         image_pull_secrets=tuple(s["name"] for s in raw.get("imagePullSecrets") or ()),
@@ -173,6 +267,8 @@ def parse(raw: Mapping[str, Any] | None, default_image: str = DEFAULT_IMAGE) -> 
                                                      Model.min_detection_confidence)),
             min_tracking_confidence=float(model.get("minTrackingConfidence",
                                                     Model.min_tracking_confidence)),
+            source=_parse_source(model.get("source") or {}),
+            sha256=model.get("sha256", Model.sha256),
         ),
         ui_title=(raw.get("ui") or {}).get("title", HandTrackerSpec.ui_title),
         log_level=raw.get("logLevel", HandTrackerSpec.log_level),
@@ -233,8 +329,6 @@ def parse(raw: Mapping[str, Any] | None, default_image: str = DEFAULT_IMAGE) -> 
             pod_labels=dict(raw.get("podLabels") or {}),
         ),
     )
-    _check(spec)
-    return spec
 
 
 def _check(spec: HandTrackerSpec) -> None:
@@ -263,3 +357,14 @@ def _check(spec: HandTrackerSpec) -> None:
         raise InvalidSpec(
             "spec.autoscaling.minReplicas", "must be less than or equal to maxReplicas"
         )
+    for where, model in (("spec.model", spec.model),
+                         ("spec.canary.model", spec.canary and spec.canary.spec.model)):
+        source = model.source if model else None
+        if source and source.type == "image" and not source.image:
+            raise InvalidSpec(f"{where}.source.image",
+                              "required when the source's type is image")
+        if source and source.type == "pvc" and not source.claim_name:
+            raise InvalidSpec(f"{where}.source.pvc", "required when the source's type is pvc")
+    if spec.canary is not None and not spec.http_route.enabled:
+        raise InvalidSpec("spec.canary", "requires spec.httpRoute.enabled: the route "
+                          "splits the traffic")

@@ -7,9 +7,10 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from . import gateway
-from .conditions import CONFLICTING_WRITER, Condition
+from . import gateway, rollout
+from .conditions import CONFLICTING_WRITER, MODEL_REASONS, Condition
 from .identity import Identity
+from .rollout import Rollout
 from .spec import HandTrackerSpec
 
 # Container waiting reasons (pkg/kubelet/images, kuberuntime and cri-api errors) that mean
@@ -36,8 +37,12 @@ _WAITING = {
 # Most telling first: the image before the container, an OOM kill before the crash loop it
 # causes.
 _PRIORITY = ("ImagePullBackOff", "ErrImageNeverPull", "InvalidImageName", "ImageInspectError",
-             "CreateContainerConfigError", "CreateContainerError", "OOMKilled",
-             "CrashLoopBackOff", "Unschedulable")
+             "CreateContainerConfigError", "CreateContainerError", "ModelDigestMismatch",
+             "ModelInvalid", "OOMKilled", "CrashLoopBackOff", "Unschedulable")
+# The workload refuses a model bundle by exiting with "<reason>: <detail>" as its
+# termination message; the init container that copies a model car's bundle failing
+# (e.g. no file at the path) is a model that cannot be had either.
+MODEL_COPY_CONTAINER = "model"
 # How much of the line a crashed container wrote last goes into the message.
 _EXIT_LINE_CHARS = 300
 
@@ -64,8 +69,10 @@ def pod_problem(pods: Sequence[Mapping[str, Any]]) -> Problem | None:
         # not run again: it says nothing about how the current pods fare.
         if pod["metadata"].get("deletionTimestamp") or st.get("phase") in ("Failed", "Succeeded"):
             continue
-        for cs in st.get("containerStatuses") or ():
-            for reason, detail in _container_problems(cs):
+        statuses = [(cs, True) for cs in st.get("initContainerStatuses") or ()]
+        statuses += [(cs, False) for cs in st.get("containerStatuses") or ()]
+        for cs, init in statuses:
+            for reason, detail in _container_problems(cs, init):
                 found.setdefault(reason, []).append(f"{name}: {detail}")
         for cond in st.get("conditions") or ():
             if cond.get("type") == "PodScheduled" and cond.get("reason") == "Unschedulable":
@@ -77,7 +84,7 @@ def pod_problem(pods: Sequence[Mapping[str, Any]]) -> Problem | None:
     return None
 
 
-def _container_problems(cs: Mapping[str, Any]) -> list[tuple[str, str]]:
+def _container_problems(cs: Mapping[str, Any], init: bool = False) -> list[tuple[str, str]]:
     """(reason, detail) pairs for one container status of a pod that is still running."""
     state = cs.get("state") or {}
     waiting = state.get("waiting") or {}
@@ -90,13 +97,30 @@ def _container_problems(cs: Mapping[str, Any]) -> list[tuple[str, str]]:
     if exited.get("reason") == "OOMKilled" and not cs.get("ready"):
         problems.append(("OOMKilled", f"container {container} ran out of memory"))
     reason = "CrashLoopBackOff" if stopped else _WAITING.get(waiting.get("reason", ""))
-    if reason == "CrashLoopBackOff" and exited:
+    if init and stopped.get("exitCode") == 0:
+        return problems  # it did its job
+    model = _model_refusal(container, exited) if reason == "CrashLoopBackOff" else None
+    if model:
+        problems.append(model)
+    elif reason == "CrashLoopBackOff" and exited:
         # How it exited says why; the back-off text ("back-off 20s restarting failed
         # container=...") does not, and changes with every restart.
         problems.append((reason, f"container {container} {_exit_summary(exited)}"))
     elif reason:
         problems.append((reason, waiting.get("message", reason)))
     return problems
+
+
+def _model_refusal(container: str, exited: Mapping[str, Any]) -> tuple[str, str] | None:
+    """(reason, detail) when the container stopped over its model bundle."""
+    message = (exited.get("message") or "").strip()
+    first = message.splitlines()[0] if message else ""
+    reason, _, detail = first.partition(": ")
+    if reason in MODEL_REASONS:
+        return reason, f"container {container}: {detail}"
+    if container == MODEL_COPY_CONTAINER and exited.get("exitCode"):
+        return "ModelInvalid", (f"the model image's copy step {_exit_summary(exited)}")
+    return None
 
 
 def _exit_summary(terminated: Mapping[str, Any]) -> str:
@@ -133,10 +157,13 @@ def derive(
     missing: Collection[str] = (),
     gateways: Mapping[tuple[str, str], Mapping[str, Any] | None] | None = None,
     conflict: str = "",
+    course: Rollout | None = None,
+    canary_pods: Sequence[Mapping[str, Any]] = (),
 ) -> Derived:
     """`missing`: the optional kinds the spec wants but the cluster has no CRD for;
     `gateways`: the Gateways the spec's route names, as far as they exist; `conflict`:
-    what another writer keeps changing back (conflicts.py), if anything."""
+    what another writer keeps changing back (conflicts.py), if anything; `course`: the
+    canary's (rollout.py), whose pods are `canary_pods`."""
     deployment = observed.get("Deployment")
     dep_spec = (deployment or {}).get("spec") or {}
     dep_status = (deployment or {}).get("status") or {}
@@ -188,7 +215,11 @@ def derive(
 
     route = gateway.route_condition(spec, ident, observed.get("HTTPRoute"),
                                     "HTTPRoute" in missing)
-    extra = [c for c in (route, _monitor_condition(spec, "ServiceMonitor" in missing)) if c]
+    course = course or Rollout()
+    canary_fields, canary_cond = canary_status(course, observed.get("CanaryDeployment"),
+                                               canary_pods)
+    extra = [c for c in (route, _monitor_condition(spec, "ServiceMonitor" in missing),
+                         canary_cond) if c]
     url = (gateway.route_url(spec, ident, observed.get("HTTPRoute"), gateways or {})
            or _external_url(observed.get("Ingress")) or internal_url(spec, ident))
     return Derived(
@@ -204,8 +235,48 @@ def derive(
             "url": url,
             "internalURL": internal_url(spec, ident),
             "image": spec.image,
+            "revision": spec.revision,
+            "canary": canary_fields,  # None removes it (a merge patch)
         },
     )
+
+
+def canary_status(course: Rollout, deployment: Mapping[str, Any] | None,
+                  pods: Sequence[Mapping[str, Any]]
+                  ) -> tuple[dict[str, Any] | None, Condition | None]:
+    """status.canary and the CanaryReady condition; neither without a canary."""
+    if course.phase == rollout.NONE:
+        return None, None
+    dep_status = (deployment or {}).get("status") or {}
+    ready = int(dep_status.get("readyReplicas", 0))
+    fields: dict[str, Any] = {
+        "phase": course.phase,
+        "weight": course.weight,
+        "effectiveWeight": course.effective,
+        "readyReplicas": ready,
+        "revision": course.spec.revision if course.spec else "",
+        "attempt": course.attempt,
+        "message": course.message,
+        "drainingSince": course.draining_since or None,  # null: a merge patch removes it
+    }
+    share = f"{course.effective}% of the route's requests"
+    if course.phase == rollout.SERVING:
+        note = f" ({course.message})" if course.message else ""
+        cond = Condition("CanaryReady", "True", "Serving",
+                         f"{share}, {ready} ready replica(s){note}")
+    elif course.phase == rollout.WAITING:
+        problem = pod_problem(pods)
+        cond = Condition("CanaryReady", "False", problem.reason if problem else "CanaryNotReady",
+                         f"weight 0 until it has an available replica"
+                         f"{': ' + problem.message if problem else ''}")
+    elif course.phase == rollout.ABORTED:
+        cond = Condition("CanaryReady", "False", "CanaryAborted",
+                         f"weight 0: analysis breached: {course.message}")
+    elif course.phase == rollout.PROMOTING:
+        cond = Condition("CanaryReady", "True", "Promoting", f"{share}: {course.message}")
+    else:
+        cond = Condition("CanaryReady", "False", "Draining", course.message)
+    return fields, cond
 
 
 def invalid(message: str) -> tuple[Condition, ...]:

@@ -78,14 +78,15 @@ def _version(obj: Mapping[str, Any]) -> int | None:
 @dataclass(frozen=True, slots=True)
 class _Entry:
     version: int | None
-    instance: str  # the instance label: which HandTracker the object belongs to
+    instance: str  # the instance label: whose pods (a HandTracker's, or its canary's)
+    owner: str  # which HandTracker the object belongs to
     blob: str  # the slim object as compact JSON
 
     @classmethod
     def of(cls, obj: Obj) -> _Entry:
         labels = obj["metadata"].get("labels") or {}
         return cls(_version(obj), labels.get(identity.INSTANCE_LABEL, ""),
-                   json.dumps(obj, separators=(",", ":")))
+                   identity.owner_of(labels), json.dumps(obj, separators=(",", ":")))
 
     def decode(self) -> Obj:
         return json.loads(self.blob)
@@ -187,7 +188,7 @@ class Store:
 
     def pods(self, ident: identity.Identity) -> list[Obj]:
         with self._lock:
-            keys = sorted(self._pods.get((ident.namespace, ident.name), ()))
+            keys = sorted(self._pods.get((ident.namespace, ident.instance), ()))
             entries = [self._objects[k] for k in keys]
         return [entry.decode() for entry in entries]
 
@@ -254,10 +255,10 @@ def _key(kind: str, obj: Mapping[str, Any]) -> ObjKey:
 
 
 def _owner(key: ObjKey, entry: _Entry) -> tuple[str, str]:
-    """The HandTracker an object belongs to: itself, or the one its instance label names."""
+    """The HandTracker an object belongs to: itself, or the one its labels name."""
     if key[0] == identity.KIND:
         return key[1], key[2]
-    return key[1], entry.instance
+    return key[1], entry.owner
 
 
 def _controlled_by(obj: Mapping[str, Any], uid: str) -> bool:

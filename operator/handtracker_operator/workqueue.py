@@ -8,6 +8,8 @@
   for a key waiting out its back-off do not bring it forward, so a failing API server
   never sees a hot loop. A reconcile may name its own delay instead (RetryIn: a child
   in conflict with another writer, conflicts.py), with the same effect.
+- A reconcile that succeeded may ask to run again later (RequeueAfter: a canary's next
+  analysis, the end of its drain); events still run it sooner.
 - Namespaces take turns: each worker takes the next namespace's oldest key, so one
   namespace with many keys cannot starve the others.
 """
@@ -49,6 +51,17 @@ class RetryIn:
     seconds: float
 
 
+@dataclass(frozen=True)
+class RequeueAfter:
+    """A reconcile's verdict: done, but run the key again after this many seconds (or
+    sooner, on an event)."""
+
+    seconds: float
+
+
+Verdict = bool | RetryIn | RequeueAfter
+
+
 @dataclass
 class WorkQueue:
     """Thread-safe; `add` may be called from any thread, workers call `get`/`done`."""
@@ -65,7 +78,8 @@ class WorkQueue:
     _dirty: set[Key] = field(default_factory=set)  # added while running
     _failures: dict[Key, int] = field(default_factory=dict)
     _waiting: dict[Key, float] = field(default_factory=dict)  # key -> when its retry is due
-    _timers: list[tuple[float, Key]] = field(default_factory=list)  # heap of retries
+    _later: dict[Key, float] = field(default_factory=dict)  # key -> when it runs again
+    _timers: list[tuple[float, Key]] = field(default_factory=list)  # heap of both
     _closed: bool = False
     _paused: bool = False
 
@@ -116,13 +130,21 @@ class WorkQueue:
                 timeout = self._timers[0][0] - self.clock() if self._timers else None
                 self._cond.wait(timeout=max(0.0, timeout) if timeout is not None else None)
 
-    def done(self, key: Key, ok: bool, retry_in: float | None = None) -> None:
+    def done(self, key: Key, ok: bool, retry_in: float | None = None,
+             requeue_after: float | None = None) -> None:
         """Ends a reconcile: a failure schedules the retry (after `retry_in` seconds when
-        given, else after the back-off), a success resets the count."""
+        given, else after the back-off), a success resets the count and schedules the next
+        run when `requeue_after` is given."""
         with self._cond:
             self._running.discard(key)
             if ok:
                 self._failures.pop(key, None)
+                if requeue_after is not None:
+                    due = self.clock() + requeue_after
+                    if due < self._later.get(key, float("inf")):
+                        self._later[key] = due
+                        heapq.heappush(self._timers, (due, key))
+                        self._cond.notify()
             else:
                 failures = self._failures.get(key, 0) + 1
                 self._failures[key] = failures
@@ -142,6 +164,7 @@ class WorkQueue:
         with self._cond:
             self._failures.pop(key, None)
             self._waiting.pop(key, None)
+            self._later.pop(key, None)
             self._dirty.discard(key)
 
     def failures(self, key: Key) -> int:
@@ -176,24 +199,28 @@ class WorkQueue:
         now = self.clock()
         while self._timers and self._timers[0][0] <= now:
             due, key = heapq.heappop(self._timers)
-            if self._waiting.get(key) != due:
-                continue  # forgotten, or superseded by a later schedule
-            del self._waiting[key]
+            if self._waiting.get(key) == due:
+                del self._waiting[key]
+            elif self._later.get(key) == due:
+                del self._later[key]
+            else:
+                continue  # forgotten, or superseded by another schedule
             if key in self._running:
                 self._dirty.add(key)
             else:
                 self._enqueue(key)
 
 
-def run_workers(queue: WorkQueue, count: int, work: Callable[[Key], bool | RetryIn],
+def run_workers(queue: WorkQueue, count: int, work: Callable[[Key], Verdict],
                 name: str = "reconcile") -> list[threading.Thread]:
     """Starts `count` daemon threads that take keys from `queue` and call `work` on each.
     `work` returning False, or raising (logged), marks the key failed: it is retried
-    with back-off; returning RetryIn retries it after that delay."""
+    with back-off; returning RetryIn retries it after that delay, RequeueAfter runs it
+    again after that delay."""
 
     def loop() -> None:
         while (key := queue.get()) is not None:
-            verdict: bool | RetryIn = False
+            verdict: Verdict = False
             try:
                 verdict = work(key)
             except Exception:
@@ -202,6 +229,8 @@ def run_workers(queue: WorkQueue, count: int, work: Callable[[Key], bool | Retry
             finally:
                 if isinstance(verdict, RetryIn):
                     queue.done(key, False, verdict.seconds)
+                elif isinstance(verdict, RequeueAfter):
+                    queue.done(key, True, requeue_after=verdict.seconds)
                 else:
                     queue.done(key, verdict)
 

@@ -8,11 +8,17 @@ from typing import Any
 
 from ..identity import Identity
 from ..spec import HandTrackerSpec
+from . import model as model_files
 
 
 def environment(spec: HandTrackerSpec) -> dict[str, str]:
     model = spec.model
+    pinned = {"HANDTRACKER_MODEL_SHA256": model.sha256} if model.sha256 else {}
+    path = model_files.bundle_path(model.source)
     return {
+        **({"HANDTRACKER_MODEL_PATH": path} if path else {}),
+        **pinned,
+        "HANDTRACKER_MODEL_REVISION": spec.revision,
         "HANDTRACKER_UI_TITLE": spec.ui_title,
         "HANDTRACKER_LOG_LEVEL": spec.log_level,
         "HANDTRACKER_MODEL_COMPLEXITY": model.complexity,

@@ -6,6 +6,7 @@ from typing import Any
 
 from ..identity import CONTAINER_PORT, Identity
 from ..spec import HandTrackerSpec
+from . import model
 
 CONFIG_HASH_ANNOTATION = "handtracking.dev/config-hash"
 CONTAINER_NAME = "handtracker"
@@ -25,6 +26,17 @@ WORKLOAD_GRACEFUL_SECONDS = 25
 TERMINATION_GRACE_SECONDS = PRESTOP_SLEEP_SECONDS + WORKLOAD_GRACEFUL_SECONDS + 5
 
 
+def container_security() -> dict[str, Any]:
+    """The restricted profile's container fields (a fresh copy per container)."""
+    return {
+        "allowPrivilegeEscalation": False,
+        "readOnlyRootFilesystem": True,
+        "runAsNonRoot": True,
+        "capabilities": {"drop": ["ALL"]},
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+
+
 def build(spec: HandTrackerSpec, ident: Identity, config_hash: str) -> dict[str, Any]:
     deployment_spec: dict[str, Any] = {
         "selector": {"matchLabels": ident.selector},
@@ -42,7 +54,7 @@ def build(spec: HandTrackerSpec, ident: Identity, config_hash: str) -> dict[str,
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
-        "metadata": ident.metadata(ident.name, "server"),
+        "metadata": ident.metadata(ident.instance, "server"),
         "spec": deployment_spec,
     }
 
@@ -72,7 +84,8 @@ def _pod_template(spec: HandTrackerSpec, ident: Identity, config_hash: str) -> d
             "seccompProfile": {"type": "RuntimeDefault"},
         },
         "containers": [_container(spec, ident)],
-        "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "1Gi"}}],
+        "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "1Gi"}},
+                    *model.volumes(spec.model.source)],
         "topologySpreadConstraints": [
             {
                 "maxSkew": 1,
@@ -83,6 +96,10 @@ def _pod_template(spec: HandTrackerSpec, ident: Identity, config_hash: str) -> d
         ],
         "terminationGracePeriodSeconds": TERMINATION_GRACE_SECONDS,
     }
+    copy = model.init_containers(spec.model.source, spec.image_pull_policy,
+                                 container_security())
+    if copy:
+        pod["initContainers"] = copy
     if spec.image_pull_secrets:
         pod["imagePullSecrets"] = [{"name": n} for n in spec.image_pull_secrets]
     if placement.node_selector:
@@ -129,16 +146,12 @@ def _container(spec: HandTrackerSpec, ident: Identity) -> dict[str, Any]:
         "livenessProbe": probe("/healthz", 10, 3),
         "readinessProbe": probe("/readyz", 5, 2),
         "lifecycle": {"preStop": {"sleep": {"seconds": PRESTOP_SLEEP_SECONDS}}},
-        # The workload writes no termination message; on a failed exit the kubelet then
-        # puts the log tail (e.g. the setting it refused) into lastState.terminated.message,
-        # which the HandTracker's status reports (status.py).
+        # The workload writes a termination message only when it refuses its model
+        # ("ModelDigestMismatch: ..."); on other failed exits the kubelet puts the log tail
+        # (e.g. the setting it refused) into lastState.terminated.message. The
+        # HandTracker's status reports either (status.py).
         "terminationMessagePolicy": "FallbackToLogsOnError",
-        "securityContext": {
-            "allowPrivilegeEscalation": False,
-            "readOnlyRootFilesystem": True,
-            "runAsNonRoot": True,
-            "capabilities": {"drop": ["ALL"]},
-            "seccompProfile": {"type": "RuntimeDefault"},
-        },
-        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
+        "securityContext": container_security(),
+        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"},
+                         *model.mounts(spec.model.source)],
     }

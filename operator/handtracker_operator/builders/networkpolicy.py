@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..identity import CONTAINER_PORT, Identity
+from ..identity import CONTAINER_PORT, INSTANCE_LABEL, NAME_LABEL, Identity
 from ..spec import HandTrackerSpec
 
 # This namespace's pods: a NetworkPolicyPeer with an empty pod selector.
@@ -29,7 +29,12 @@ def build(spec: HandTrackerSpec, ident: Identity) -> dict[str, Any] | None:
         "kind": "NetworkPolicy",
         "metadata": ident.metadata(ident.name, "server"),
         "spec": {
-            "podSelector": {"matchLabels": ident.selector},
+            # The canary's pods too: they are this HandTracker's, under their own instance.
+            "podSelector": {
+                "matchLabels": {NAME_LABEL: ident.selector[NAME_LABEL]},
+                "matchExpressions": [{"key": INSTANCE_LABEL, "operator": "In",
+                                      "values": [ident.name, ident.canary("").instance]}],
+            },
             "policyTypes": ["Ingress"],
             "ingress": rules,
         },

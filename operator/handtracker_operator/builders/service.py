@@ -12,7 +12,7 @@ def build(spec: HandTrackerSpec, ident: Identity) -> dict[str, Any]:
     return {
         "apiVersion": "v1",
         "kind": "Service",
-        "metadata": ident.metadata(ident.name, "server"),
+        "metadata": ident.metadata(ident.instance, "server"),
         "spec": {
             "type": spec.service.type,
             "selector": ident.selector,

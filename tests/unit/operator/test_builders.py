@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 
 import pytest
-from handtracker_operator import identity, kinds, spec
+from handtracker_operator import identity, kinds, rollout, spec
 from handtracker_operator.builders import configmap, deployment, hpa, ingress, pdb, service
 
 from tests.support.repo import REPO_ROOT
@@ -18,10 +18,12 @@ def build(**raw: object) -> dict:
 
 
 def test_configmap_is_exactly_the_workload_environment() -> None:
-    cm = build(model={"complexity": "lite", "maxHands": 1, "minDetectionConfidence": 0.75},
-               ui={"title": "Hands"}, logLevel="warning")["ConfigMap"]
+    raw = {"model": {"complexity": "lite", "maxHands": 1, "minDetectionConfidence": 0.75},
+           "ui": {"title": "Hands"}, "logLevel": "warning"}
+    cm = build(**raw)["ConfigMap"]
     assert cm["metadata"]["name"] == "demo-config"
     assert cm["data"] == {
+        "HANDTRACKER_MODEL_REVISION": spec.parse(raw).revision,
         "HANDTRACKER_UI_TITLE": "Hands",
         "HANDTRACKER_LOG_LEVEL": "warning",
         "HANDTRACKER_MODEL_COMPLEXITY": "lite",
@@ -34,11 +36,15 @@ def test_configmap_is_exactly_the_workload_environment() -> None:
 
 
 def test_every_child_is_owned_and_labelled() -> None:
-    children = build(ingress={"enabled": True, "host": "h.example"},
-                     autoscaling={"enabled": True, "minReplicas": 2},
-                     networkPolicy={"enabled": True},
-                     monitoring={"serviceMonitor": {"enabled": True}},
-                     httpRoute={"enabled": True, "parentRefs": [{"name": "gw"}]})
+    parsed = spec.parse({"ingress": {"enabled": True, "host": "h.example"},
+                         "autoscaling": {"enabled": True, "minReplicas": 2},
+                         "networkPolicy": {"enabled": True},
+                         "monitoring": {"serviceMonitor": {"enabled": True}},
+                         "httpRoute": {"enabled": True, "parentRefs": [{"name": "gw"}]},
+                         "canary": {"weight": 10, "image": "img:2"}})
+    assert parsed.canary is not None
+    course = rollout.Rollout(rollout.SERVING, parsed.canary.spec, 10, 10)
+    children = kinds.desired(parsed, IDENT, course)
     assert list(children) == list(kinds.SLOTS)  # in apply order
     for slot, child in children.items():
         assert child is not None, slot
@@ -48,7 +54,10 @@ def test_every_child_is_owned_and_labelled() -> None:
         assert child["kind"] == kinds.KIND_OF[slot]
         assert meta["namespace"] == "vision"
         assert meta["ownerReferences"] == [IDENT.owner_reference()]
-        assert meta["labels"]["app.kubernetes.io/instance"] == "demo"
+        canary = slot in kinds.CANARY_SLOTS
+        assert meta["labels"]["app.kubernetes.io/instance"] == (
+            "demo-canary" if canary else "demo")
+        assert identity.owner_of(meta["labels"]) == "demo"
         assert meta["labels"]["app.kubernetes.io/managed-by"] == "handtracker-operator"
 
 
@@ -213,7 +222,11 @@ def test_replicas_handoff_sets_only_replicas() -> None:
 def test_network_policy_admits_only_the_http_port_from_the_named_peers() -> None:
     assert build()["NetworkPolicy"] is None
     default = build(networkPolicy={"enabled": True})["NetworkPolicy"]["spec"]
-    assert default["podSelector"] == {"matchLabels": IDENT.selector}
+    # The canary's pods too, which have their own instance label.
+    assert default["podSelector"] == {
+        "matchLabels": {"app.kubernetes.io/name": "handtracker"},
+        "matchExpressions": [{"key": "app.kubernetes.io/instance", "operator": "In",
+                              "values": ["demo", "demo-canary"]}]}
     assert default["policyTypes"] == ["Ingress"]
     assert default["ingress"] == [{"from": [{"podSelector": {}}],
                                    "ports": [{"protocol": "TCP", "port": 8080}]}]
@@ -246,7 +259,8 @@ def test_http_route_points_at_the_service() -> None:
         "parentRefs": [{"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": "gw",
                         "namespace": "infra", "sectionName": "web"}],
         "hostnames": ["hands.example"],
-        "rules": [{"matches": [{"path": {"type": "PathPrefix", "value": "/hands"}}],
+        "rules": [{"name": "handtracker",
+                   "matches": [{"path": {"type": "PathPrefix", "value": "/hands"}}],
                    "backendRefs": [{"name": "demo", "port": 8000}]}]}
 
 
@@ -258,3 +272,36 @@ def test_only_cpu_autoscaling_makes_an_hpa_and_the_others_keep_replicas() -> Non
         assert children["Deployment"]["spec"]["replicas"] == 3
     # mode decides over the legacy switch's default
     assert build(autoscaling={"enabled": False, "mode": "cpu"})["HorizontalPodAutoscaler"]
+
+
+def test_a_model_image_is_copied_by_an_init_container_into_a_read_only_volume() -> None:
+    children = build(model={"source": {"type": "image", "image": {
+        "reference": "car@sha256:" + "c" * 64, "path": "/bundles/v2.task"}},
+        "sha256": "d" * 64})
+    pod = children["Deployment"]["spec"]["template"]["spec"]
+    (copy,) = pod["initContainers"]
+    assert copy["image"] == "car@sha256:" + "c" * 64
+    assert copy["command"] == ["cp", "/bundles/v2.task",
+                               "/var/run/handtracker/model/hand_landmarker.task"]
+    assert copy["securityContext"]["readOnlyRootFilesystem"] is True
+    assert {"name": "model", "emptyDir": {"sizeLimit": "512Mi"}} in pod["volumes"]
+    mount = {"name": "model", "mountPath": "/var/run/handtracker/model", "readOnly": True}
+    assert mount in pod["containers"][0]["volumeMounts"]
+    data = children["ConfigMap"]["data"]
+    assert data["HANDTRACKER_MODEL_PATH"] == "/var/run/handtracker/model/hand_landmarker.task"
+    assert data["HANDTRACKER_MODEL_SHA256"] == "d" * 64
+
+
+def test_a_model_claim_is_mounted_read_only_and_builtin_needs_neither() -> None:
+    children = build(model={"source": {"type": "pvc", "pvc": {"claimName": "models",
+                                                              "path": "hands/v3.task"}}})
+    pod = children["Deployment"]["spec"]["template"]["spec"]
+    assert "initContainers" not in pod
+    assert {"name": "model", "persistentVolumeClaim": {"claimName": "models",
+                                                       "readOnly": True}} in pod["volumes"]
+    data = children["ConfigMap"]["data"]
+    assert data["HANDTRACKER_MODEL_PATH"] == "/var/run/handtracker/model/hands/v3.task"
+    builtin = build()
+    assert "HANDTRACKER_MODEL_PATH" not in builtin["ConfigMap"]["data"]
+    assert [v["name"] for v in builtin["Deployment"]["spec"]["template"]["spec"]["volumes"]] == [
+        "tmp"]

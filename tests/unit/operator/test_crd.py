@@ -59,9 +59,10 @@ def test_partial_objects_are_defaulted_field_by_field() -> None:
     assert parsed.resources == spec.Resources(limits_cpu="2")
 
 
-def test_kubectl_get_shows_the_columns_in_order_and_wide_adds_three() -> None:
+def test_kubectl_get_shows_the_columns_in_order_and_wide_adds_four() -> None:
     crd = yaml.safe_load(CRD.read_text())
     columns = crd["spec"]["versions"][0]["additionalPrinterColumns"]
     assert [c["name"] for c in columns if not c.get("priority")] == [
-        "Ready", "Reason", "Replicas", "URL", "Model", "Age"]
-    assert [c["name"] for c in columns if c.get("priority")] == ["Image", "Min", "Max"]
+        "Ready", "Reason", "Replicas", "URL", "Model", "Canary", "Age"]
+    assert [c["name"] for c in columns if c.get("priority")] == [
+        "Image", "Revision", "Min", "Max"]

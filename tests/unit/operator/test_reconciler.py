@@ -296,12 +296,13 @@ def test_two_operators_with_other_settings_back_off_and_name_each_other() -> Non
     assert [o.result for _, o in outcomes[:4]] == ["ok"] * 4
     last_a, last_b = outcomes[-2][1], outcomes[-1][1]
     assert (last_a.result, last_b.result) == ("conflict", "conflict")
-    assert [a.kind for a in last_a.actions] == ["Deployment"]  # it still applies, once
+    # It still applies, once each: the config too (its revision names the image).
+    assert [a.kind for a in last_a.actions] == ["ConfigMap", "Deployment"]
     assert 5 <= last_a.retry_in <= 10  # the first back-off step (10 s, jittered)
     assert last_a.verdict().seconds == last_a.retry_in
     degraded = _condition(kube, "Degraded")
     assert (degraded["status"], degraded["reason"]) == ("True", "ConflictingWriter")
-    assert "Deployment hands" in degraded["message"]
+    assert "ConfigMap hands-config" in degraded["message"]
     assert "another handtracker-operator instance (operator-a)" in degraded["message"]
     # One Warning as the condition appears (b then finds it in status already).
     warnings = [e for e in kube.events if e.reason == "ConflictingWriter"]

@@ -307,3 +307,29 @@ def test_a_ready_container_after_an_oom_kill_is_fine() -> None:
                             exited(137, "OOMKilled"))
     recovered["status"]["containerStatuses"][0]["ready"] = True
     assert status.pod_problem([recovered]) is None
+
+
+MISMATCH = ("ModelDigestMismatch: /var/run/handtracker/model/hand_landmarker.task has "
+            f"sha256 {'b' * 64}, expected {'a' * 64}")
+
+
+def test_a_refused_model_bundle_gives_its_own_reason() -> None:
+    pod = kubelet_pod(waiting("CrashLoopBackOff", BACK_OFF), exited(3, "Error", MISMATCH))
+    problem = status.pod_problem([pod])
+    assert problem is not None and problem.reason == "ModelDigestMismatch"
+    assert f"expected {'a' * 64}" in problem.message
+
+
+def test_a_model_image_whose_copy_fails_is_an_invalid_model() -> None:
+    pod = kubelet_pod({"waiting": {"reason": "PodInitializing"}})
+    pod["status"]["initContainerStatuses"] = [{
+        "name": "model", "ready": False, "restartCount": 2,
+        "state": waiting("CrashLoopBackOff", BACK_OFF),
+        "lastState": {"terminated": exited(
+            1, "Error", "cp: cannot stat '/models/x.task': No such file or directory")}}]
+    problem = status.pod_problem([pod])
+    assert problem is not None and problem.reason == "ModelInvalid"
+    assert "No such file or directory" in problem.message
+    pod["status"]["initContainerStatuses"][0]["state"] = {
+        "terminated": exited(0, "Completed")}
+    assert status.pod_problem([pod]) is None  # a copy that did its job

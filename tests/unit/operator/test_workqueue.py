@@ -181,3 +181,22 @@ def test_a_paused_queue_hands_out_nothing_until_resumed() -> None:
     queue.pause()
     queue.close()  # a paused worker still ends when the queue closes
     assert queue.get() is None
+
+
+def test_a_requeue_runs_the_key_again_later_and_events_still_run_it_sooner() -> None:
+    clock = FakeClock()
+    queue = WorkQueue(clock=clock)
+    key = ("ns", "a")
+    queue.add(key)
+    assert queue.get() == key
+    queue.done(key, ok=True, requeue_after=10)
+    assert len(queue) == 0 and queue.failures(key) == 0
+    queue.add(key)  # an event: at once, unlike a retry
+    assert queue.get() == key
+    queue.done(key, ok=True)
+    clock.now += 10
+    assert queue.get() == key  # and the requeue still comes
+    queue.done(key, ok=True, requeue_after=30)
+    queue.done(key, ok=True, requeue_after=5)  # the sooner of two wins
+    clock.now += 5
+    assert queue.get() == key
