@@ -133,7 +133,7 @@ def verify(path: Path, sha256: str | None = None) -> str:
         raise ModelInvalid(f"{path} cannot be read: {exc.strerror or exc}") from None
     except (zipfile.BadZipFile, EOFError) as exc:
         raise ModelInvalid(f"{path} is not a .task bundle: {exc}") from None
-    except (NotImplementedError, RuntimeError) as exc:  # a compression or encryption zipfile lacks
+    except (NotImplementedError, RuntimeError) as exc:  # unsupported compression, encryption
         raise ModelInvalid(f"{path} cannot be unpacked: {exc}") from None
     if missing:
         raise ModelInvalid(f"{path} is not a hand landmarker bundle: no {', '.join(missing)}")
