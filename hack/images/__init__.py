@@ -5,6 +5,9 @@ pause     the kubelet's sandbox image, from the pinned Kubernetes release (pause
 traefik   the bed's Gateway API controller, the pinned Traefik on scratch (traefik.py)
 workload  Dockerfile.workload on the base (dockerfile.py)
 operator  Dockerfile.operator on the base
+model     localhost/handtracker-model:full and :lite, "model cars": the workload's builtin
+          bundle at /models/hand_landmarker.task on the base, its sha256 in a label
+          (modelcar.py), for tests of model images copied in by an init container
 
 Each is rebuilt only when the hash of its inputs differs from the label on the stored
 image. `load()` imports them into a containerd for a real kubelet. Command line:
@@ -16,10 +19,11 @@ from __future__ import annotations
 
 from hack.gobuild import locked
 
-from . import base, dockerfile, pause, traefik
+from . import base, dockerfile, modelcar, pause, traefik
 from .buildah import BuiltImage
 from .commands import ImageBuildError, Timer, log, require
 from .containerd import load
+from .modelcar import MODEL_IMAGES, model_sha256
 from .paths import work_root
 
 WORKLOAD_IMAGE = "localhost/handtracker-workload:dev"
@@ -31,13 +35,15 @@ OPERATOR = dockerfile.DockerfileImage("operator", OPERATOR_IMAGE, "Dockerfile.op
 
 def node_images() -> tuple[str, ...]:
     """What a node runs, in the order load() imports them: the kubelet's sandbox image
-    (e.g. localhost/pause:v1.36.3), the workload, the operator and the Gateway controller."""
-    return (pause.image_ref(), WORKLOAD_IMAGE, OPERATOR_IMAGE, traefik.image_ref())
+    (e.g. localhost/pause:v1.36.3), the workload, the operator, the Gateway controller
+    and the model cars."""
+    return (pause.image_ref(), WORKLOAD_IMAGE, OPERATOR_IMAGE, traefik.image_ref(),
+            *MODEL_IMAGES.values())  # fmt: skip
 
 
 def ensure_built() -> list[BuiltImage]:
-    """Base, pause, workload, operator and Traefik images, each built only when out of
-    date."""
+    """Base, pause, workload, operator, Traefik and model images, each built only when
+    out of date."""
     require(["buildah", "debootstrap", "gcc", "chroot"])
     timer = Timer()
     # Two builds at once would both bootstrap a base and race on the tags.
@@ -49,6 +55,7 @@ def ensure_built() -> list[BuiltImage]:
             dockerfile.ensure(WORKLOAD, base_image),
             dockerfile.ensure(OPERATOR, base_image),
             traefik.ensure(),
+            *modelcar.ensure(base_image),
         ]
     summary = ", ".join(f"{i.name} {'built' if i.built else 'up to date'}" for i in images)
     log(f"images: {summary} ({timer.seconds:.1f} s)")
@@ -56,11 +63,13 @@ def ensure_built() -> list[BuiltImage]:
 
 
 __all__ = [
+    "MODEL_IMAGES",
     "OPERATOR_IMAGE",
     "WORKLOAD_IMAGE",
     "BuiltImage",
     "ImageBuildError",
     "ensure_built",
     "load",
+    "model_sha256",
     "node_images",
 ]

@@ -19,6 +19,7 @@ from . import (
     dockerfile,
     ensure_built,
     load,
+    modelcar,
     node_images,
     pause,
     traefik,
@@ -64,6 +65,10 @@ def _rows() -> list[tuple[str, bool | None]]:
     stored_traefik = buildah.inspect(traefik.image_ref())
     rows.append((traefik.image_ref(),
                  bool(stored_traefik and stored_traefik.inputs == traefik.expected_inputs())))
+    cars = modelcar.expected_inputs(stored_base.image_id) if stored_base is not None else {}
+    for ref in modelcar.MODEL_IMAGES.values():
+        stored = buildah.inspect(ref)
+        rows.append((ref, bool(stored and stored.inputs == cars[ref]) if cars else None))
     return rows
 
 
@@ -91,8 +96,8 @@ def _cmd_list(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m hack.images", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    build = sub.add_parser("build", help="build the base, pause, workload and operator images "
-                                         "as needed")
+    build = sub.add_parser("build", help="build the base, pause, workload, operator, Traefik "
+                                         "and model images as needed")
     build.add_argument(
         "--if-node", action="store_true",
         help="only where the real node can run (see HANDTRACKER_REAL_NODE); under CI=true "

@@ -1,14 +1,17 @@
 """The pure parts of hack/images: what counts as an image's input, where the Debian
-mirror comes from, and the Dockerfiles' base-image argument."""
+mirror comes from, the Dockerfiles' base-image argument, and what the model cars carry."""
 
 from __future__ import annotations
 
+import ast
 import re
 from pathlib import Path
 
 import pytest
+from handtracker_workload import bundle
 
-from hack.images import inputs, mirror
+from hack import images
+from hack.images import inputs, mirror, modelcar
 from tests.support.repo import REPO_ROOT
 
 ROOT = REPO_ROOT
@@ -149,3 +152,59 @@ def test_dockerfile_base_is_a_build_arg_defaulting_to_the_official_image(name: s
     arg = re.search(r"^ARG BASE_IMAGE=(\S+)$", text, re.M)
     assert arg and arg.group(1) == "python:3.11-slim"
     assert arg.start() < text.index("FROM ${BASE_IMAGE}"), "the ARG must come before FROM"
+
+
+# The model cars: what goes into them, found without building an image.
+
+
+@pytest.fixture(scope="module")
+def car_bundles(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    return modelcar.build_bundles(tmp_path_factory.mktemp("cars"))
+
+
+def test_a_car_carries_the_workloads_builtin_bundle_byte_for_byte(
+    car_bundles: dict[str, Path], tmp_path: Path
+) -> None:
+    assert sorted(car_bundles) == ["full", "lite"]
+    for complexity, path in car_bundles.items():
+        builtin = bundle.build(tmp_path, complexity)  # as the workload builds it at start
+        assert path.read_bytes() == builtin.read_bytes(), complexity
+        assert modelcar.sha256_file(path) == bundle.verify(builtin)
+
+
+def test_car_inputs_follow_the_base_and_the_bundle_bytes() -> None:
+    one = modelcar.inputs_hash("sha256:base", "a" * 64)
+    assert one == modelcar.inputs_hash("sha256:base", "a" * 64)
+    assert one != modelcar.inputs_hash("sha256:other", "a" * 64)
+    assert one != modelcar.inputs_hash("sha256:base", "b" * 64)
+
+
+def test_expected_inputs_name_each_car_by_its_own_bundle(car_bundles: dict[str, Path]) -> None:
+    expected = modelcar.expected_inputs("sha256:base")
+    assert expected == {
+        images.MODEL_IMAGES[c]: modelcar.inputs_hash("sha256:base", modelcar.sha256_file(p))
+        for c, p in car_bundles.items()
+    }
+    assert len(set(expected.values())) == 2
+
+
+def test_the_cars_are_node_images_loaded_after_the_workload() -> None:
+    refs = images.node_images()
+    assert images.MODEL_IMAGES == {
+        "full": "localhost/handtracker-model:full", "lite": "localhost/handtracker-model:lite",
+    }  # fmt: skip
+    cars = [refs.index(ref) for ref in images.MODEL_IMAGES.values()]
+    assert min(cars) > refs.index(images.WORKLOAD_IMAGE)
+    assert len(set(refs)) == len(refs)
+
+
+def test_hack_never_imports_the_workload() -> None:
+    """The cars get the workload's bundle by running it, so hack/ stays below the code it
+    tests."""
+    for path in (ROOT / "hack").rglob("*.py"):
+        tree = ast.parse(path.read_text())
+        imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import)
+                    for alias in node.names}  # fmt: skip
+        imported |= {node.module or "" for node in ast.walk(tree)
+                     if isinstance(node, ast.ImportFrom)}  # fmt: skip
+        assert not any(name.startswith("handtracker_") for name in imported), path

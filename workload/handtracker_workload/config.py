@@ -30,6 +30,9 @@ _SUFFIXES = {
     "Ki": 2**10, "Mi": 2**20, "Gi": 2**30,
 }  # fmt: skip
 _QUANTITY = re.compile(r"^\s*(\d+)\s*([kKMG]i?|)\s*$")
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+# Where Kubernetes reads a container's termination message by default.
+TERMINATION_LOG = Path("/dev/termination-log")
 
 
 class ConfigError(ValueError):
@@ -86,6 +89,16 @@ class Settings:
     jpeg_quality: int = 90
     port: int = 8080
     model_bundle_dir: Path = Path("/tmp/handtracker-models")
+    # A .task bundle to serve instead of the one built from the wheel (None), and
+    # the sha256 it must have. Start-up verifies it, then hands the workers the
+    # path and digest it checked in these same variables.
+    model_path: Path | None = None
+    model_sha256: str | None = None
+    # Whatever names the bundle to its owner (the operator's revision); only echoed.
+    model_revision: str | None = None
+    # Where a rejected model is reported for `kubectl describe pod` (the kubelet
+    # creates this file; it is not created here).
+    termination_log: Path = TERMINATION_LOG
     # Live camera sessions per worker; each holds one of its threads while open.
     # Zero turns live tracking off.
     max_sessions: int = 4
@@ -138,6 +151,10 @@ class Settings:
             jpeg_quality=reader.ranged("JPEG_QUALITY", int, 1, 100, defaults.jpeg_quality),
             port=reader.ranged("PORT", int, 1, 65535, defaults.port),
             model_bundle_dir=reader.get("MODEL_BUNDLE_DIR", Path, defaults.model_bundle_dir),
+            model_path=reader.get("MODEL_PATH", Path, defaults.model_path),
+            model_sha256=reader.get("MODEL_SHA256", parse_sha256, defaults.model_sha256),
+            model_revision=reader.get("MODEL_REVISION", str, defaults.model_revision),
+            termination_log=reader.get("TERMINATION_LOG", Path, defaults.termination_log),
             max_sessions=reader.at_least("MAX_SESSIONS", int, 0, defaults.max_sessions),
             session_idle_seconds=reader.positive(
                 "SESSION_IDLE_SECONDS", float, defaults.session_idle_seconds
@@ -161,6 +178,13 @@ def parse_quantity(text: str) -> int:
     if not match:
         raise ValueError(f"not an integer quantity: {text!r}")
     return int(match.group(1)) * _SUFFIXES[match.group(2)]
+
+
+def parse_sha256(text: str) -> str:
+    """A sha256 as sha256sum prints it: 64 lowercase hex digits, no prefix."""
+    if not _SHA256.match(text):
+        raise ValueError("expected 64 lowercase hex digits (a sha256)")
+    return text
 
 
 class _Reader:

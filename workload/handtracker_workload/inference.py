@@ -36,7 +36,10 @@ class _Landmarker:
 
     def __init__(self, settings: Settings) -> None:
         self.info = ModelInfo.from_settings(settings)
-        path = bundle.ensure(settings.model_bundle_dir, settings.model_complexity)
+        # The file start-up verified; else (tests, gunicorn run directly) the builtin one.
+        path = settings.model_path or bundle.ensure(
+            settings.model_bundle_dir, settings.model_complexity
+        )
         options = vision.HandLandmarkerOptions(
             base_options=BaseOptions(model_asset_path=str(path)),
             running_mode=self.mode,

@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 import pytest
 import requests
-from handtracker_workload import __main__
+from handtracker_workload import __main__, bundle
 from handtracker_workload.config import Settings
 
 from tests.support.repo import REPO_ROOT
@@ -307,3 +307,24 @@ def test_logs_are_json_lines_with_each_request(server, hands_dir):
     )
     assert any(e["logger"] == "gunicorn.error" for e in entries)  # the server's own lines too
     assert not any(e["logger"] == "gunicorn.access" for e in entries)  # the app logs requests
+
+
+def test_a_pinned_model_path_is_served_and_named_in_every_answer(start_server, hands_dir, tmp_path):
+    """A bundle copied in from elsewhere (as an init container does), pinned by digest."""
+    path = bundle.build(tmp_path, "lite").rename(tmp_path / "hand_landmarker.task")
+    digest = bundle.sha256_of(path)
+    env = {"HANDTRACKER_MODEL_PATH": str(path), "HANDTRACKER_MODEL_SHA256": digest,
+           "HANDTRACKER_MODEL_REVISION": "hands-3f2a9c1d", "HANDTRACKER_WORKERS": "1"}
+    with start_server(**env) as server:
+        ready = server.get("/readyz").json()["model"]
+        answer = server.post("/v1/landmarks", (hands_dir / "openpose_hand.jpg").read_bytes())
+        entries = [json.loads(line) for line in _json_lines(server.log)]
+    assert (ready["sha256"], ready["revision"]) == (digest, "hands-3f2a9c1d")
+    assert answer.ok and answer.json()["model"] == ready and answer.json()["hands"]
+    (verified,) = [e for e in entries if e.get("event") == "model_verified"]
+    assert (verified["path"], verified["sha256"]) == (str(path), digest)
+
+
+def test_the_builtin_bundle_is_reported_by_its_digest(server, bundle_dir):
+    builtin = bundle_dir / bundle.bundle_name("full")
+    assert server.get("/readyz").json()["model"]["sha256"] == bundle.sha256_of(builtin)

@@ -131,3 +131,37 @@ def test_cpu_limit_from_cgroup_v2_or_v1(tmp_path, files, expected):
         (tmp_path / name).parent.mkdir(exist_ok=True)
         (tmp_path / name).write_text(text)
     assert cgroup_cpu_limit(tmp_path) == expected
+
+
+DIGEST = "4e53be8637c6cb3cc416d000dc6691ede7675baf7f8e80fbca389d15df729b9a"
+
+
+def test_model_source_defaults_to_the_builtin_bundle():
+    settings = Settings.from_env({})
+    assert (settings.model_path, settings.model_sha256, settings.model_revision) == (
+        None, None, None,
+    )  # fmt: skip
+    assert settings.termination_log == Path("/dev/termination-log")
+
+
+def test_model_source_variables_are_read():
+    settings = Settings.from_env({
+        "HANDTRACKER_MODEL_PATH": "/models/hand_landmarker.task",
+        "HANDTRACKER_MODEL_SHA256": f" {DIGEST}\n",
+        "HANDTRACKER_MODEL_REVISION": "hands-3f2a9c1d",
+        "HANDTRACKER_TERMINATION_LOG": "/tmp/term",
+    })  # fmt: skip
+    assert settings.model_path == Path("/models/hand_landmarker.task")
+    assert settings.model_sha256 == DIGEST
+    assert settings.model_revision == "hands-3f2a9c1d"
+    assert settings.termination_log == Path("/tmp/term")
+
+
+@pytest.mark.parametrize(
+    "value",
+    [DIGEST.upper(), DIGEST[:-1], DIGEST + "0", f"sha256:{DIGEST}", DIGEST[:-1] + "g", "x"],
+    ids=["uppercase", "short", "long", "prefixed", "not-hex", "junk"],
+)
+def test_a_malformed_sha256_is_a_config_error_naming_the_variable(value):
+    with pytest.raises(ConfigError, match=r"HANDTRACKER_MODEL_SHA256=.* is invalid: .*sha256"):
+        Settings.from_env({"HANDTRACKER_MODEL_SHA256": value})
