@@ -65,6 +65,16 @@ class Resources:
 
 
 @dataclass(frozen=True)
+class Admission:
+    """Per worker process: requests served at once, queued behind them, and how long one
+    may wait in the queue before it is shed with 503 (the workload's defaults)."""
+
+    max_inflight: int = 4
+    max_queue: int = 16
+    queue_timeout_seconds: float = 1.0
+
+
+@dataclass(frozen=True)
 class ServiceSpec:
     type: str = "ClusterIP"
     port: int = 80
@@ -159,6 +169,7 @@ class HandTrackerSpec:
     ui_title: str = "HandTracker"
     log_level: str = "info"
     resources: Resources = Resources()
+    admission: Admission = Admission()
     service: ServiceSpec = ServiceSpec()
     ingress: IngressSpec = IngressSpec()
     autoscaling: Autoscaling = Autoscaling()
@@ -203,7 +214,8 @@ def parse(raw: Mapping[str, Any] | None, default_image: str = DEFAULT_IMAGE) -> 
 
 def _parse_canary(raw: Mapping[str, Any], canary: Mapping[str, Any],
                   default_image: str) -> Canary:
-    """The canary runs the main spec with its own image, model fields and resources, one
+    """The canary runs the main spec with its own image, model fields, resources and
+    admission limits, one
     replica by default, never autoscaled, suspended or exposed but through the route."""
     own = canary.get("model") or {}
     model = {**(raw.get("model") or {}), **own}
@@ -211,6 +223,7 @@ def _parse_canary(raw: Mapping[str, Any], canary: Mapping[str, Any],
         model.pop("sha256", None)  # the main bundle's digest pins other bytes
     overlay = {**raw, "image": canary.get("image") or raw.get("image"), "model": model,
                "resources": canary.get("resources") or raw.get("resources") or {},
+               "admission": {**(raw.get("admission") or {}), **(canary.get("admission") or {})},
                "replicas": canary.get("replicas", 1), "suspended": False,
                "autoscaling": {},
                # reached through the route only
@@ -247,6 +260,7 @@ def _parse_main(raw: Mapping[str, Any], default_image: str) -> HandTrackerSpec:
     model = raw.get("model") or {}
     resources = raw.get("resources") or {}
     requests, limits = resources.get("requests") or {}, resources.get("limits") or {}
+    admission = raw.get("admission") or {}
     service = raw.get("service") or {}
     ingress = raw.get("ingress") or {}
     autoscaling = raw.get("autoscaling") or {}
@@ -277,6 +291,12 @@ def _parse_main(raw: Mapping[str, Any], default_image: str) -> HandTrackerSpec:
             requests_memory=str(requests.get("memory", Resources.requests_memory)),
             limits_cpu=str(limits.get("cpu", Resources.limits_cpu)),
             limits_memory=str(limits.get("memory", Resources.limits_memory)),
+        ),
+        admission=Admission(
+            max_inflight=int(admission.get("maxInflight", Admission.max_inflight)),
+            max_queue=int(admission.get("maxQueue", Admission.max_queue)),
+            queue_timeout_seconds=float(admission.get("queueTimeoutSeconds",
+                                                      Admission.queue_timeout_seconds)),
         ),
         service=ServiceSpec(
             type=service.get("type", ServiceSpec.type),

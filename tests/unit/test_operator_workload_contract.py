@@ -20,7 +20,10 @@ FULL = {
     "ui": {"title": "Shop floor"},
     "logLevel": "debug",
     "model": {"complexity": "lite", "maxHands": 4, "detectionMode": "thorough",
-              "minDetectionConfidence": 0.65, "minTrackingConfidence": 0.25},
+              "minDetectionConfidence": 0.65, "minTrackingConfidence": 0.25,
+              "source": {"type": "pvc", "pvc": {"claimName": "models", "path": "v2.task"}},
+              "sha256": "0123456789abcdef" * 4},
+    "admission": {"maxInflight": 2, "maxQueue": 3, "queueTimeoutSeconds": 0.5},
     "resources": {"requests": {"cpu": "1"}, "limits": {"cpu": "2500m", "memory": "2Gi"}},
 }
 IDENT = identity.Identity("hands", "ns", "uid-1", 1, "1")
@@ -73,3 +76,9 @@ def test_the_crd_offers_exactly_the_detection_modes_the_workload_reads() -> None
     for mode in DETECTION_MODES:
         environment = configmap.environment(spec.parse({"model": {"detectionMode": mode}}))
         assert Settings.from_env(environment).detection_mode == mode
+
+
+def test_the_admission_defaults_are_the_workloads() -> None:
+    defaults, ours = Settings(), spec.Admission()
+    assert (ours.max_inflight, ours.max_queue, ours.queue_timeout_seconds) == (
+        defaults.max_inflight, defaults.max_queue, defaults.queue_timeout)

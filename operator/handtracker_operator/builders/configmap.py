@@ -27,6 +27,9 @@ def environment(spec: HandTrackerSpec) -> dict[str, str]:
         "HANDTRACKER_MIN_DETECTION_CONFIDENCE": _number(model.min_detection_confidence),
         "HANDTRACKER_MIN_TRACKING_CONFIDENCE": _number(model.min_tracking_confidence),
         "HANDTRACKER_WORKERS": str(spec.resources.workers),
+        "HANDTRACKER_MAX_INFLIGHT": str(spec.admission.max_inflight),
+        "HANDTRACKER_MAX_QUEUE": str(spec.admission.max_queue),
+        "HANDTRACKER_QUEUE_TIMEOUT": _number(spec.admission.queue_timeout_seconds),
     }
 
 

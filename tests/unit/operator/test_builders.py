@@ -32,6 +32,9 @@ def test_configmap_is_exactly_the_workload_environment() -> None:
         "HANDTRACKER_MIN_DETECTION_CONFIDENCE": "0.75",
         "HANDTRACKER_MIN_TRACKING_CONFIDENCE": "0.5",
         "HANDTRACKER_WORKERS": "1",
+        "HANDTRACKER_MAX_INFLIGHT": "4",
+        "HANDTRACKER_MAX_QUEUE": "16",
+        "HANDTRACKER_QUEUE_TIMEOUT": "1",
     }
 
 
