@@ -9,7 +9,10 @@ prints each figure beside its target:
 - a model change rolled over 2 pods while a local client sends a request every 100 ms
   through the Service (bounded: at most 60 s or 600 requests): time and failed requests;
 - resident memory of the node's processes (containerd, kubelet, kube-proxy,
-  metrics-server, the relay, containerd shims) and of one workload pod (its cgroup).
+  metrics-server, the relay, containerd shims) and of one workload pod (its cgroup);
+- a canary through the bed's Gateway (Traefik): created -> first request it serves, the
+  split's measured share against its weight (400 requests), and a rollback and a
+  promotion under a request every 100 ms: their time and failed requests.
 
     python benchmarks/bench_realnode.py
 """
@@ -26,6 +29,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -66,11 +70,13 @@ def stamp(text: str) -> float:
 
 
 class Prober(threading.Thread):
-    """One POST every 100 ms through the Service, bounded in time and count."""
+    """One request every 100 ms (a POST of `photo`, or a GET without), bounded in time
+    and count."""
 
-    def __init__(self, url: str, photo: bytes) -> None:
+    def __init__(self, url: str, photo: bytes | None = None,
+                 headers: dict[str, str] | None = None) -> None:
         super().__init__(daemon=True)
-        self.url, self.photo = url, photo
+        self.url, self.photo, self.headers = url, photo, headers or {}
         self.stop = threading.Event()
         self.sent = 0
         self.failed: list[str] = []
@@ -81,7 +87,7 @@ class Prober(threading.Thread):
             started = time.monotonic()
             request = urllib.request.Request(
                 self.url, data=self.photo,
-                headers={"Content-Type": "image/jpeg", "Connection": "close"})
+                headers={"Content-Type": "image/jpeg", "Connection": "close", **self.headers})
             try:
                 with urllib.request.urlopen(request, timeout=30) as answer:
                     answer.read()
@@ -89,6 +95,80 @@ class Prober(threading.Thread):
                 self.failed.append(str(err))
             self.sent += 1
             self.stop.wait(max(0.0, 0.1 - (time.monotonic() - started)))
+
+
+def served_model(url: str, host: str) -> dict:
+    request = urllib.request.Request(url, headers={"Host": host})
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        return json.loads(answer.read())["parameters"]
+
+
+def until(check: Callable[[], bool], timeout: float, what: str) -> float:
+    """Seconds until check() holds."""
+    started = time.monotonic()
+    while not check():
+        if time.monotonic() - started > timeout:
+            sys.exit(f"{what}: not within {timeout:.0f} s")
+        time.sleep(0.1)
+    return time.monotonic() - started
+
+
+def canary_figures(kubectl: Callable[..., str], get: Callable[..., dict], ns: str,
+                   gateway_url: str, parent: dict) -> list[tuple[str, str, str, bool | None]]:
+    """The canary's figures on the HandTracker `bench` (full model, 2 pods): a lite
+    canary at weight 25 through the Gateway, its split, a rollback and a promotion."""
+    host = f"bench.{ns}.handtracker.test"
+    url = f"{gateway_url}/v2/models/hand-landmarker"
+    lite = {"weight": 25, "model": {"complexity": "lite"}}
+
+    def patch(*ops: dict) -> None:
+        kubectl("patch", "ht", "bench", "-n", ns, "--type=json", "-p", json.dumps(list(ops)))
+
+    def answered_by(complexity: str) -> bool:
+        try:
+            return served_model(url, host)["complexity"] == complexity
+        except (urllib.error.URLError, OSError, KeyError):
+            return False
+
+    def canary_gone() -> bool:
+        names = {d["metadata"]["name"] for d in get("deployments", "-n", ns)["items"]}
+        return "bench-canary" not in names
+
+    patch({"op": "add", "path": "/spec/httpRoute", "value": {
+        "enabled": True, "parentRefs": [parent], "hostnames": [host]}})
+    until(lambda: answered_by("full"), 60, "the route through the Gateway")
+    patch({"op": "add", "path": "/spec/canary", "value": lite})
+    first = until(lambda: answered_by("lite"), 120, "the canary's first answer")
+    split = [served_model(url, host)["complexity"] for _ in range(400)]
+    share = 100 * split.count("lite") / len(split)
+    figures = [("canary created -> first request it serves", f"{first:.1f} s", "<= 30 s",
+                first <= 30),
+               ("canary share of 400 requests (weight 25 %)", f"{share:.1f} %", "25 ± 7",
+                abs(share - 25) <= 7)]
+    for step, ops, complexity in (
+            ("rollback", [{"op": "remove", "path": "/spec/canary"}], "full"),
+            ("promote", [{"op": "replace", "path": "/spec/model/complexity", "value": "lite"},
+                         {"op": "remove", "path": "/spec/canary"}], "lite")):
+        if step == "promote":
+            patch({"op": "add", "path": "/spec/canary", "value": lite})
+            until(lambda: answered_by("lite"), 120, "the canary's first answer")
+        prober = Prober(url, headers={"Host": host})
+        prober.start()
+        time.sleep(1)
+        started = time.monotonic()
+        patch(*ops)
+        until(canary_gone, 180, f"the canary deleted after the {step}")
+        seconds = time.monotonic() - started
+        time.sleep(1)
+        prober.stop.set()
+        prober.join()
+        everywhere = all(answered_by(complexity) for _ in range(20))
+        target = "<= 60 s" if step == "promote" else "<= 15 s"
+        figures += [(f"{step} -> canary gone, all on {complexity}", f"{seconds:.1f} s", target,
+                     everywhere and seconds <= (60 if step == "promote" else 15)),
+                    (f"failed requests of {prober.sent} during the {step}",
+                     f"{len(prober.failed)}", "0", not prober.failed)]
+    return figures
 
 
 def row(figure: str, measured: str, target: str, ok: bool | None) -> None:
@@ -100,6 +180,7 @@ def main() -> None:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     sys.path.insert(0, str(ROOT))
     from hack import bed, images, node
+    from hack.bed import gateway
     from tests.support.manifests import handtracker
     from tests.support.operator import OperatorProcess, with_operator_path
 
@@ -172,6 +253,12 @@ def main() -> None:
         time.sleep(2)
         prober.stop.set()
         prober.join()
+        kubectl("patch", "ht", "bench", "-n", ns, "--type=merge",
+                "-p", '{"spec":{"model":{"complexity":"full"}}}')
+        while not stable():
+            time.sleep(0.2)
+        canary = canary_figures(kubectl, get, ns, f"http://{gateway.address()}:{gateway.PORT}",
+                                gateway.parent_ref())
     finally:
         operator.stop()
         kubectl("delete", "namespace", ns, "--wait=false")
@@ -201,6 +288,8 @@ def main() -> None:
     row("containerd shims of the 2 new pods", f"{shims:.0f} MiB", "", None)
     for i, mib in enumerate(pod_mib):
         row(f"pod {i} memory (cgroup)", f"{mib:.0f} MiB", "<= 400 MiB", mib <= 400)
+    for figure in canary:
+        row(*figure)
     for reason in prober.failed[:5]:
         print("  failed:", reason)
 

@@ -94,6 +94,8 @@ class Prober:
     interval: float = 0.1
     max_requests: int = 1200
     outcomes: list[tuple[float, int | str]] = field(default_factory=list)
+    # What the failed answers said (their first 200 characters), to tell who refused.
+    refusals: list[str] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
 
@@ -111,7 +113,10 @@ class Prober:
         while not self._stop.is_set() and len(self.outcomes) < self.max_requests:
             started = time.monotonic()
             try:
-                outcome: int | str = self.send().status_code
+                answer = self.send()
+                outcome: int | str = answer.status_code
+                if outcome != 200:
+                    self.refusals.append(answer.text[:200])
             except requests.RequestException as err:
                 outcome = type(err).__name__
             self.outcomes.append((started, outcome))

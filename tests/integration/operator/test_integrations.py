@@ -175,6 +175,9 @@ def test_an_hpa_scales_the_handtracker_itself(kubectl: Kubectl, namespace: str,
         "app.kubernetes.io/name=handtracker,app.kubernetes.io/instance=hands")
 
 
+ROUTED = {"enabled": True, "parentRefs": [{"name": "gw"}]}
+
+
 @pytest.mark.parametrize(("spec", "field"), [
     ({"httpRoute": {"enabled": True}}, "spec.httpRoute.parentRefs"),
     ({"autoscaling": {"enabled": True, "mode": "external"}}, "spec.autoscaling.mode"),
@@ -182,6 +185,19 @@ def test_an_hpa_scales_the_handtracker_itself(kubectl: Kubectl, namespace: str,
      "spec.monitoring.serviceMonitor.interval"),
     ({"networkPolicy": {"from": [{}]}}, "spec.networkPolicy.from[0]"),
     ({"httpRoute": {"hostnames": ["Not A Host"]}}, "spec.httpRoute.hostnames[0]"),
+    # Canaries and model sources.
+    ({"canary": {"weight": 10}}, "spec.canary"),
+    ({"httpRoute": ROUTED, "canary": {"weight": 101}}, "spec.canary.weight"),
+    ({"httpRoute": ROUTED, "canary": {"weight": -1}}, "spec.canary.weight"),
+    ({"model": {"source": {"type": "image"}}}, "spec.model.source.image"),
+    ({"model": {"source": {"type": "pvc"}}}, "spec.model.source.pvc"),
+    ({"model": {"source": {"type": "pvc", "pvc": {"claimName": "m", "path": "../x"}}}},
+     "spec.model.source.pvc.path"),
+    ({"model": {"sha256": "sha256:abc"}}, "spec.model.sha256"),
+    ({"httpRoute": ROUTED, "canary": {"weight": 5, "model": {"sha256": "F" * 64}}},
+     "spec.canary.model.sha256"),
+    ({"httpRoute": ROUTED, "canary": {"weight": 5, "analysis": {"maxErrorRatio": 2}}},
+     "spec.canary.analysis.maxErrorRatio"),
 ])
 def test_bad_integration_fields_are_refused_naming_the_field(
     kubectl: Kubectl, namespace: str, spec: dict[str, Any], field: str
