@@ -9,6 +9,7 @@ import json
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -94,6 +95,18 @@ def _first_answer_from_the_canary(client: Client) -> None:
                message="the canary answers")
 
 
+def _under_traffic(client: Client, change: Callable[[], None]) -> tuple[float, Prober]:
+    """Runs `change` while a request every 100 ms (bounded: 3000) goes to the route, from
+    2 s before to 2 s after; returns how long it took and the client's record."""
+    with Prober(client.get, interval=0.1, max_requests=3000) as prober:
+        time.sleep(2)
+        started = time.monotonic()
+        change()
+        seconds = time.monotonic() - started
+        time.sleep(2)
+    return seconds, prober
+
+
 def _patch(kubectl: Kubectl, ns: str, name: str, *ops: dict[str, Any]) -> None:
     kubectl("patch", "ht", name, "-n", ns, "--type=json", "-p", json.dumps(list(ops)))
 
@@ -137,6 +150,23 @@ def test_a_canary_gets_its_share_only_once_ready_and_is_split_by_weight(
     assert set(shares) == {"full", "lite"}
     assert abs(lite - 25) <= SPLIT_TOLERANCE
 
+    # A filter someone adds to the operator's rule survives its next write, and works.
+    header = {"type": "ResponseHeaderModifier",
+              "responseHeaderModifier": {"set": [{"name": "X-Team", "value": "vision"}]}}
+    kubectl("patch", "httproute", "split", "-n", ns, "--type=json", "-p", json.dumps(
+        [{"op": "add", "path": "/spec/rules/0/filters", "value": [header]}]))
+    _patch(kubectl, ns, "split", {"op": "replace", "path": "/spec/canary/weight", "value": 40})
+
+    def rewritten() -> dict[str, Any] | None:
+        rule = kubectl.json("get", "httproute", "split", "-n", ns)["spec"]["rules"][0]
+        weights = {ref["name"]: ref.get("weight") for ref in rule["backendRefs"]}
+        return rule if weights == {"split": 60, "split-canary": 40} else None
+
+    rule = eventually(rewritten, timeout=30, interval=0.5, message="the new weights")
+    assert rule["filters"] == [header]
+    eventually(lambda: client.get().headers.get("X-Team") == "vision", timeout=30,
+               interval=0.2, message="Traefik applies the filter")
+
 
 def test_promotion_and_rollback_lose_no_request(
     real_node: Any, ns: str, kubectl: Kubectl, operator: Any
@@ -150,15 +180,13 @@ def test_promotion_and_rollback_lose_no_request(
     _first_answer_from_the_canary(client)
 
     # Roll back: the canary loses its share first, then goes.
-    with Prober(client.get, interval=0.1, max_requests=1500) as prober:
-        time.sleep(2)
-        started = time.monotonic()
+    def roll_back() -> None:
         _patch(kubectl, ns, "ship", {"op": "remove", "path": "/spec/canary"})
         eventually(lambda: _canary_gone(kubectl, ns, "ship"), timeout=90, interval=0.5,
                    message="the canary's objects deleted")
-        rolled_back = time.monotonic() - started
-        time.sleep(2)
-    print(f"rollback: canary deleted {rolled_back:.1f} s after spec.canary was; "
+
+    seconds, prober = _under_traffic(client, roll_back)
+    print(f"rollback: canary deleted {seconds:.1f} s after spec.canary was; "
           f"{len(prober.outcomes)} requests, {len(prober.failures)} failed")
     assert len(prober.outcomes) >= 50 and prober.failures == [], prober.refusals[:3]
     assert client.shares(40) == {"full": 40}
@@ -169,18 +197,16 @@ def test_promotion_and_rollback_lose_no_request(
     _patch(kubectl, ns, "ship", {"op": "add", "path": "/spec/canary", "value": lite})
     _wait_canary(kubectl, ns, "ship", "Serving")
     _first_answer_from_the_canary(client)
-    with Prober(client.get, interval=0.1, max_requests=3000) as prober:
-        time.sleep(2)
-        started = time.monotonic()
+    def promote() -> None:
         _patch(kubectl, ns, "ship",
                {"op": "replace", "path": "/spec/model/complexity", "value": "lite"},
                {"op": "remove", "path": "/spec/canary"})
         _wait_canary(kubectl, ns, "ship", "Promoting", timeout=30)
         eventually(lambda: _canary_gone(kubectl, ns, "ship"), timeout=240, interval=0.5,
                    message="the promoted canary deleted")
-        promoted = time.monotonic() - started
-        time.sleep(2)
-    print(f"promote: all traffic on the new version after {promoted:.1f} s; "
+
+    seconds, prober = _under_traffic(client, promote)
+    print(f"promote: all traffic on the new version after {seconds:.1f} s; "
           f"{len(prober.outcomes)} requests, {len(prober.failures)} failed")
     assert len(prober.outcomes) >= 100 and prober.failures == [], prober.refusals[:3]
     assert client.shares(40) == {"lite": 40}
