@@ -216,7 +216,8 @@ def _parse_canary(raw: Mapping[str, Any], canary: Mapping[str, Any],
                   default_image: str) -> Canary:
     """The canary runs the main spec with its own image, model fields, resources and
     admission limits, one
-    replica by default, never autoscaled, suspended or exposed but through the route."""
+    replica by default (none while the HandTracker is suspended), never autoscaled or
+    exposed but through the route."""
     own = canary.get("model") or {}
     model = {**(raw.get("model") or {}), **own}
     if ("source" in own or "complexity" in own) and "sha256" not in own:
@@ -224,7 +225,7 @@ def _parse_canary(raw: Mapping[str, Any], canary: Mapping[str, Any],
     overlay = {**raw, "image": canary.get("image") or raw.get("image"), "model": model,
                "resources": canary.get("resources") or raw.get("resources") or {},
                "admission": {**(raw.get("admission") or {}), **(canary.get("admission") or {})},
-               "replicas": canary.get("replicas", 1), "suspended": False,
+               "replicas": canary.get("replicas", 1),
                "autoscaling": {},
                # reached through the route only
                "service": {**(raw.get("service") or {}), "type": "ClusterIP"}}

@@ -7,8 +7,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from handtracker_operator import identity, kinds, spec
+from handtracker_operator import analysis, identity, kinds, spec
 from handtracker_operator.builders import configmap, deployment
+from handtracker_workload import create_app, metrics
 from handtracker_workload.config import DETECTION_MODES, Settings, cgroup_cpu_limit
 
 from tests.support.repo import REPO_ROOT
@@ -82,3 +83,11 @@ def test_the_admission_defaults_are_the_workloads() -> None:
     defaults, ours = Settings(), spec.Admission()
     assert (ours.max_inflight, ours.max_queue, ours.queue_timeout_seconds) == (
         defaults.max_inflight, defaults.max_queue, defaults.queue_timeout)
+
+
+def test_the_canary_analysis_reads_the_metrics_and_routes_the_workload_has() -> None:
+    exported = (f"{metrics.HTTP_REQUESTS._name}_total", f"{metrics.HTTP_DURATION._name}_bucket")
+    assert exported == (analysis.REQUESTS, analysis.BUCKETS)
+    app = create_app(Settings(), detector=object())
+    routes = {rule.rule for rule in app.url_map.iter_rules()}
+    assert routes >= analysis.NOT_CLIENTS

@@ -174,3 +174,8 @@ def test_judged_over_all_pods_and_never_before_min_requests() -> None:
     slow = CanaryAnalysis(max_error_ratio=0.2, max_p99_latency_seconds=0.25, min_requests=10)
     verdict = analysis.judge(pods, slow)
     assert verdict.breached and "p99 latency ≤ 0.5 s" in verdict.message
+
+
+def test_a_suspended_handtracker_suspends_its_canary_too() -> None:
+    ht = parsed({"weight": 5}, suspended=True)
+    assert ht.canary is not None and ht.canary.spec.desired_replicas == 0
