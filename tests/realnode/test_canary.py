@@ -256,7 +256,9 @@ def test_a_canary_that_breaks_its_error_budget_is_aborted(
     assert warnings and warnings[0]["type"] == "Warning"
     route = kubectl.json("get", "httproute", "starved", "-n", ns)
     assert [ref["name"] for ref in route["spec"]["rules"][0]["backendRefs"]] == ["starved"]
-    assert client.shares(20) == {"full": 20}  # the stable pods take it all
+    # The stable pods take it all, once Traefik follows the route's new rule.
+    eventually(lambda: client.shares(20) == {"full": 20}, timeout=30, interval=0.5,
+               message="every request to the stable pods")
 
 
 def test_the_canary_example_runs_through_the_beds_gateway(

@@ -110,12 +110,16 @@ def test_kubectl_get_wait_and_scale(kubectl, namespace, operator) -> None:
     # Ready turns True as soon as one pod serves; the columns below describe the settled state.
     wait_stable(kubectl, namespace, "hands")
     header, row = kubectl("get", "ht", "-n", namespace).splitlines()
-    assert header.split() == ["NAME", "READY", "REASON", "REPLICAS", "URL", "MODEL", "AGE"]
+    assert header.split() == ["NAME", "READY", "REASON", "REPLICAS", "URL", "MODEL", "CANARY",
+                              "AGE"]
     assert row.split()[:6] == ["hands", "True", "Available", "2/2",
                                f"http://hands.{namespace}.svc.cluster.local", "full"]
+    assert len(row.split()) == 7  # no canary: its column is blank, then the age
     header, row = kubectl("get", "handtrackers", "-n", namespace, "-o", "wide").splitlines()
-    assert header.split()[-3:] == ["IMAGE", "MIN", "MAX"]
-    assert row.split()[-3:] == ["ghcr.io/handtracking-dev/handtracker-workload:0.1.0", "1", "5"]
+    assert header.split()[-4:] == ["IMAGE", "REVISION", "MIN", "MAX"]
+    revision = get(kubectl, namespace, "ht", "hands")["status"]["revision"]
+    assert row.split()[-4:] == ["ghcr.io/handtracking-dev/handtracker-workload:0.1.0", revision,
+                                "1", "5"]
     assert "hands" in kubectl("get", "handtracking", "-n", namespace)  # the category
 
     kubectl("scale", "ht/hands", "--replicas=3", "-n", namespace)

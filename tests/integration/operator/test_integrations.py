@@ -132,8 +132,10 @@ def test_network_policy_is_made_and_removed(kubectl: Kubectl, namespace: str,
     apply(kubectl, namespace, tracker("hands", networkPolicy={"enabled": True, "from": [peer]}))
     policy = eventually(lambda: kubectl.json("get", "networkpolicy", "hands", "-n", namespace),
                         timeout=30)
-    assert policy["spec"]["podSelector"] == {"matchLabels": {
-        "app.kubernetes.io/name": "handtracker", "app.kubernetes.io/instance": "hands"}}
+    assert policy["spec"]["podSelector"] == {  # the canary's pods too
+        "matchLabels": {"app.kubernetes.io/name": "handtracker"},
+        "matchExpressions": [{"key": "app.kubernetes.io/instance", "operator": "In",
+                              "values": ["hands", "hands-canary"]}]}
     assert policy["spec"]["ingress"] == [{"from": [peer],
                                           "ports": [{"protocol": "TCP", "port": 8080}]}]
     kubectl("patch", "ht", "hands", "-n", namespace, "--type=merge",
