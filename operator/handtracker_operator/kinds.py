@@ -83,11 +83,11 @@ class Child:
     slot: str  # the key of desired() and of what the store observes
     kind: Kind
     build: Builder
-    suffix: str = ""  # its name is the HandTracker's name and this suffix
+    suffix: str = ""  # its name is its track's instance name and this suffix
     canary: bool = False  # part of the canary, built from rollout.Rollout.spec
 
     def object_name(self, ident: Identity) -> str:
-        return ident.name + self.suffix
+        return (ident.canary("") if self.canary else ident).instance + self.suffix
 
 
 def _simple(build: Callable[[HandTrackerSpec, Identity], Manifest | None]) -> Builder:
@@ -146,10 +146,9 @@ CHILDREN = (
     Child("Service", SERVICE, _simple(service.build)),
     # The canary: its own pods (their own instance label), config and Service, while the
     # rollout keeps it (rollout.py); before the route that sends it traffic.
-    Child("CanaryConfigMap", CONFIGMAP, _canary(configmap.build), "-canary-config", True),
-    Child("CanaryDeployment", DEPLOYMENT, _deployment("CanaryConfigMap", True), "-canary",
-          True),
-    Child("CanaryService", SERVICE, _canary(service.build), "-canary", True),
+    Child("CanaryConfigMap", CONFIGMAP, _canary(configmap.build), "-config", canary=True),
+    Child("CanaryDeployment", DEPLOYMENT, _deployment("CanaryConfigMap", True), canary=True),
+    Child("CanaryService", SERVICE, _canary(service.build), canary=True),
     Child("Ingress", INGRESS, _simple(ingress.build)),
     Child("HorizontalPodAutoscaler", HPA, _simple(hpa.build)),
     Child("PodDisruptionBudget", PDB, _simple(pdb.build)),
