@@ -118,9 +118,9 @@ def decide(
     if kept and not rolled_out(stable_desired, observed.get("Deployment")):
         return Rollout(PROMOTING, weight=kept, effective=kept,
                        message="keeps its share until every stable replica runs the spec")
-    since = _parse_time(previous.get("drainingSince")) if previous.get("phase") == DRAINING \
-        else None
-    since = since or now
+    since = now
+    if previous.get("phase") == DRAINING:
+        since = _parse_time(previous.get("drainingSince")) or now
     left = DRAIN_SECONDS - (now - since).total_seconds()
     if left > 0:
         return Rollout(DRAINING, draining_since=_format_time(since),
