@@ -55,8 +55,12 @@ class Model:
 class Resources:
     requests_cpu: str = "500m"
     requests_memory: str = "512Mi"
+    # The pod's disk: /tmp (an emptyDir of at most 1Gi), a model image's copy (512Mi at
+    # most) and the container's logs; the root filesystem is read-only.
+    requests_ephemeral_storage: str = "256Mi"
     limits_cpu: str = "1"
     limits_memory: str = "1Gi"
+    limits_ephemeral_storage: str = "2Gi"
 
     @property
     def workers(self) -> int:
@@ -290,8 +294,12 @@ def _parse_main(raw: Mapping[str, Any], default_image: str) -> HandTrackerSpec:
         resources=Resources(
             requests_cpu=str(requests.get("cpu", Resources.requests_cpu)),
             requests_memory=str(requests.get("memory", Resources.requests_memory)),
+            requests_ephemeral_storage=str(requests.get(
+                "ephemeral-storage", Resources.requests_ephemeral_storage)),
             limits_cpu=str(limits.get("cpu", Resources.limits_cpu)),
             limits_memory=str(limits.get("memory", Resources.limits_memory)),
+            limits_ephemeral_storage=str(limits.get(
+                "ephemeral-storage", Resources.limits_ephemeral_storage)),
         ),
         admission=Admission(
             max_inflight=int(admission.get("maxInflight", Admission.max_inflight)),
@@ -355,8 +363,9 @@ def _parse_main(raw: Mapping[str, Any], default_image: str) -> HandTrackerSpec:
 def _check(spec: HandTrackerSpec) -> None:
     """Rules the CRD schema cannot express (CEL has no quantity comparison everywhere)."""
     res = spec.resources
-    for name in ("cpu", "memory"):
-        request, limit = getattr(res, f"requests_{name}"), getattr(res, f"limits_{name}")
+    for name in ("cpu", "memory", "ephemeral-storage"):
+        attribute = name.replace("-", "_")
+        request, limit = getattr(res, f"requests_{attribute}"), getattr(res, f"limits_{attribute}")
         for which, value in (("requests", request), ("limits", limit)):
             try:
                 quantity.parse(value)

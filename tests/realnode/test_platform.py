@@ -82,6 +82,13 @@ def _overlay(folder: Path, watched: str) -> Path:
          "value": f"--namespace={watched}"},
         {"op": "replace", "path": "/spec/template/spec/containers/0/env/0/value",
          "value": images.WORKLOAD_IMAGE},
+        # A wedged replica is restarted within seconds rather than a minute; and its
+        # stopped process, which a SIGTERM does not reach, is killed 5 s later.
+        {"op": "replace", "path": "/spec/template/spec/containers/0/livenessProbe/periodSeconds",
+         "value": 3},
+        {"op": "replace",
+         "path": "/spec/template/spec/containers/0/livenessProbe/timeoutSeconds", "value": 1},
+        {"op": "add", "path": "/spec/template/spec/terminationGracePeriodSeconds", "value": 5},
     ]
     name, tag = images.OPERATOR_IMAGE.rsplit(":", 1)
     (folder / "kustomization.yaml").write_text(yaml.safe_dump({
@@ -143,6 +150,23 @@ def test_the_operator_runs_as_a_pod_and_reconciles(
         apply(kubectl, ns, tracker("after-takeover"))
         wait_condition(kubectl, ns, "after-takeover", timeout=240)
         assert "after-takeover" in _log(kubectl, standby)
+
+        # Wedge the now active replica (SIGSTOP: its liveness endpoint stops answering):
+        # the kubelet's probe restarts it.
+        budget = kubectl.json("get", "pdb", "handtracker-operator", "-n", OPERATOR_NAMESPACE)
+        assert budget["spec"]["minAvailable"] == 1
+        os.kill(container_pid(real_node, standby), signal.SIGSTOP)
+        wedged = time.monotonic()
+
+        def restarted() -> bool:
+            pod = kubectl.json("get", "pod", standby["metadata"]["name"],
+                               "-n", OPERATOR_NAMESPACE)
+            (status,) = pod["status"]["containerStatuses"]
+            return status["restartCount"] >= 1 and bool(status.get("ready"))
+
+        eventually(restarted, timeout=120, interval=1, message="the wedged replica restarted")
+        print(f"operator pod: wedged replica restarted and ready "
+              f"{time.monotonic() - wedged:.1f} s after SIGSTOP")
     finally:
         kubectl("delete", "namespace", OPERATOR_NAMESPACE, "--ignore-not-found",
                 "--wait=true", "--timeout=120s", timeout=150)

@@ -219,3 +219,14 @@ def test_helm_package_stores_the_linked_files(helm: Path, tmp_path: Path) -> Non
             assert member.isfile(), f"{link} was packaged as a link"
             data = tar.extractfile(member)
             assert data is not None and data.read() == (chart.ROOT / source).read_bytes()
+
+
+def test_a_budget_keeps_one_replica_through_drains_but_never_blocks_a_single_one(
+        helm: Path) -> None:
+    (budget,) = [d for d in documents(render(helm)) if d["kind"] == "PodDisruptionBudget"]
+    assert budget["spec"]["minAvailable"] == 1
+    (operator,) = [d for d in documents(render(helm)) if d["kind"] == "Deployment"]
+    assert budget["spec"]["selector"]["matchLabels"] == operator["spec"]["selector"][
+        "matchLabels"]
+    assert not [d for d in documents(render(helm, "replicaCount=1"))
+                if d["kind"] == "PodDisruptionBudget"]

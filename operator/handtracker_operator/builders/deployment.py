@@ -138,8 +138,10 @@ def _container(spec: HandTrackerSpec, ident: Identity) -> dict[str, Any]:
         "env": [{"name": "HANDTRACKER_PORT", "value": str(CONTAINER_PORT)}],
         "envFrom": [{"configMapRef": {"name": ident.config_name}}],
         "resources": {
-            "requests": {"cpu": res.requests_cpu, "memory": res.requests_memory},
-            "limits": {"cpu": res.limits_cpu, "memory": res.limits_memory},
+            "requests": {"cpu": res.requests_cpu, "memory": res.requests_memory,
+                         "ephemeral-storage": res.requests_ephemeral_storage},
+            "limits": {"cpu": res.limits_cpu, "memory": res.limits_memory,
+                       "ephemeral-storage": res.limits_ephemeral_storage},
         },
         # Model loading and warm-up happen before /readyz turns 200: allow up to 2 minutes.
         "startupProbe": probe("/readyz", 2, 60),

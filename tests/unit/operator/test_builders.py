@@ -82,8 +82,9 @@ def test_deployment_pod_is_restricted_and_probed() -> None:
     assert container["startupProbe"]["httpGet"]["path"] == "/readyz"
     assert container["envFrom"] == [{"configMapRef": {"name": "demo-config"}}]
     assert container["ports"][0]["containerPort"] == 8080
-    assert container["resources"] == {"requests": {"cpu": "500m", "memory": "512Mi"},
-                                      "limits": {"cpu": "1", "memory": "1Gi"}}
+    assert container["resources"] == {
+        "requests": {"cpu": "500m", "memory": "512Mi", "ephemeral-storage": "256Mi"},
+        "limits": {"cpu": "1", "memory": "1Gi", "ephemeral-storage": "2Gi"}}
     assert pod["topologySpreadConstraints"][0]["topologyKey"] == "kubernetes.io/hostname"
     assert dep["spec"]["selector"]["matchLabels"] == IDENT.selector
 

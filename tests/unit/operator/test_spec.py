@@ -91,3 +91,11 @@ def test_invalid_specs_name_the_field(raw: dict, field: str) -> None:
 def test_workers_follow_the_cpu_limit(cpu: object, workers: int) -> None:
     parsed = spec.parse({"resources": {"requests": {"cpu": "100m"}, "limits": {"cpu": cpu}}})
     assert parsed.resources.workers == workers
+
+
+def test_local_disk_is_requested_and_limited_and_ordered() -> None:
+    parsed = spec.parse({"resources": {"limits": {"ephemeral-storage": "4Gi"}}})
+    assert (parsed.resources.requests_ephemeral_storage,
+            parsed.resources.limits_ephemeral_storage) == ("256Mi", "4Gi")
+    with pytest.raises(spec.InvalidSpec, match=r"spec\.resources\.requests\.ephemeral-storage"):
+        spec.parse({"resources": {"requests": {"ephemeral-storage": "3Gi"}}})
