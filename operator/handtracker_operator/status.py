@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import gateway, rollout
+from .builders.configmap import REVISION_VARIABLE
 from .conditions import CONFLICTING_WRITER, MODEL_REASONS, Condition
 from .identity import Identity
 from .rollout import Rollout
@@ -217,7 +218,7 @@ def derive(
                                     "HTTPRoute" in missing)
     course = course or Rollout()
     canary_fields, canary_cond = canary_status(course, observed.get("CanaryDeployment"),
-                                               canary_pods)
+                                               observed.get("CanaryConfigMap"), canary_pods)
     extra = [c for c in (route, _monitor_condition(spec, "ServiceMonitor" in missing),
                          canary_cond) if c]
     url = (gateway.route_url(spec, ident, observed.get("HTTPRoute"), gateways or {})
@@ -242,19 +243,21 @@ def derive(
 
 
 def canary_status(course: Rollout, deployment: Mapping[str, Any] | None,
-                  pods: Sequence[Mapping[str, Any]]
+                  config: Mapping[str, Any] | None, pods: Sequence[Mapping[str, Any]]
                   ) -> tuple[dict[str, Any] | None, Condition | None]:
-    """status.canary and the CanaryReady condition; neither without a canary."""
+    """status.canary and the CanaryReady condition; neither without a canary. Its revision
+    is the one its live config gives its pods (after spec.canary is gone, too)."""
     if course.phase == rollout.NONE:
         return None, None
     dep_status = (deployment or {}).get("status") or {}
     ready = int(dep_status.get("readyReplicas", 0))
+    live_revision = ((config or {}).get("data") or {}).get(REVISION_VARIABLE, "")
     fields: dict[str, Any] = {
         "phase": course.phase,
         "weight": course.weight,
         "effectiveWeight": course.effective,
         "readyReplicas": ready,
-        "revision": course.spec.revision if course.spec else "",
+        "revision": live_revision or (course.spec.revision if course.spec else ""),
         "attempt": course.attempt,
         "message": course.message,
         "drainingSince": course.draining_since or None,  # null: a merge patch removes it

@@ -10,6 +10,9 @@ from ..identity import Identity
 from ..spec import HandTrackerSpec
 from . import model as model_files
 
+# What the pods report as their revision (status.py reads it back from a live ConfigMap).
+REVISION_VARIABLE = "HANDTRACKER_MODEL_REVISION"
+
 
 def environment(spec: HandTrackerSpec) -> dict[str, str]:
     model = spec.model
@@ -18,7 +21,7 @@ def environment(spec: HandTrackerSpec) -> dict[str, str]:
     return {
         **({"HANDTRACKER_MODEL_PATH": path} if path else {}),
         **pinned,
-        "HANDTRACKER_MODEL_REVISION": spec.revision,
+        REVISION_VARIABLE: spec.revision,
         "HANDTRACKER_UI_TITLE": spec.ui_title,
         "HANDTRACKER_LOG_LEVEL": spec.log_level,
         "HANDTRACKER_MODEL_COMPLEXITY": model.complexity,

@@ -144,8 +144,10 @@ def test_promotion_keeps_the_share_until_the_stable_pods_are_new(world: World) -
     world.available("hands-canary", 1)
     world.available("hands", 2)
     world.run()
+    revision = world.status()["canary"]["revision"]
     world.set_spec({**SPEC, "image": "img:2"})  # the canary's fields copied, canary deleted
     world.run()
+    assert world.status()["canary"]["revision"] == revision  # still what its pods run
     stable = world.get("Deployment", "hands")
     assert stable["spec"]["template"]["spec"]["containers"][0]["image"] == "img:2"
     assert world.weights() == {"hands": 75, "hands-canary": 25}
