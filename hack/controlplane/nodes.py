@@ -1,11 +1,13 @@
-"""The fake Nodes kwok manages: 3 nodes of 4 CPU / 8 GiB each."""
+"""The fake Nodes kwok manages: 3 nodes of 4 CPU / 8 GiB / 100 GiB of local disk each."""
 
 from __future__ import annotations
 
 from .components import KWOK_NODE_ANNOTATION
 
 NODE_COUNT = 3
-NODE_CAPACITY = {"cpu": "4", "memory": "8Gi", "pods": "110"}
+# A kubelet reports its local disk as ephemeral-storage; pods that request some (the
+# workload's do) fit only on nodes that report it.
+NODE_CAPACITY = {"cpu": "4", "memory": "8Gi", "ephemeral-storage": "100Gi", "pods": "110"}
 
 
 def node_names() -> list[str]:
