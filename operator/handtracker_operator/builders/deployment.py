@@ -24,6 +24,10 @@ WORKLOAD_GRACEFUL_SECONDS = 25
 # The grace period runs from the start of preStop, so it covers both, plus a margin
 # for the master to reap its workers before SIGKILL.
 TERMINATION_GRACE_SECONDS = PRESTOP_SLEEP_SECONDS + WORKLOAD_GRACEFUL_SECONDS + 5
+# A canary gets traffic once its Deployment has an available replica (rollout.py). A pod
+# counts as available only this long after it is Ready, by which time the Gateway has seen
+# it among the Service's ready endpoints: it is not sent requests it has no address for.
+CANARY_MIN_READY_SECONDS = 5
 
 
 def container_security() -> dict[str, Any]:
@@ -51,6 +55,8 @@ def build(spec: HandTrackerSpec, ident: Identity, config_hash: str) -> dict[str,
     if not spec.autoscaled:
         # While an HPA exists it alone writes spec.replicas.
         deployment_spec["replicas"] = spec.desired_replicas
+    if ident.track:
+        deployment_spec["minReadySeconds"] = CANARY_MIN_READY_SECONDS
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",

@@ -91,6 +91,8 @@ def test_the_canary_gets_traffic_only_once_it_has_an_available_replica(world: Wo
     assert dep["spec"]["selector"]["matchLabels"][identity.INSTANCE_LABEL] == "hands-canary"
     assert dep["spec"]["template"]["spec"]["containers"][0]["image"] == "img:2"
     assert dep["spec"]["replicas"] == 1
+    assert dep["spec"]["minReadySeconds"] == 5  # the Gateway knows its pods by then
+    assert "minReadySeconds" not in world.get("Deployment", "hands")["spec"]
     assert world.get("Service", "hands-canary")["spec"]["selector"] == (
         dep["spec"]["selector"]["matchLabels"])
     assert world.get("ConfigMap", "hands-canary-config") is not None
