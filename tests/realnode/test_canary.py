@@ -197,6 +197,7 @@ def test_promotion_and_rollback_lose_no_request(
     _patch(kubectl, ns, "ship", {"op": "add", "path": "/spec/canary", "value": lite})
     _wait_canary(kubectl, ns, "ship", "Serving")
     _first_answer_from_the_canary(client)
+
     def promote() -> None:
         _patch(kubectl, ns, "ship",
                {"op": "replace", "path": "/spec/model/complexity", "value": "lite"},
