@@ -165,10 +165,14 @@ class Reconciler:
                 previous: Mapping[str, Any]) -> rollout.Rollout:
         """The canary's course (rollout.py), with its analysis when one is due."""
         canary = ident.canary("")
+        exists = any(observed[slot] is not None for slot in kinds.CANARY_SLOTS)
+        # Only a canary outliving spec.canary needs to know whether the stable pods are
+        # new (rollout.rolled_out): the children are built a second time for it alone.
+        stable = kinds.desired(parsed, ident)["Deployment"] if (
+            exists and parsed.canary is None) else None
         return rollout.decide(
-            parsed, kinds.desired(parsed, ident)["Deployment"], observed,
-            any(observed[slot] is not None for slot in kinds.CANARY_SLOTS), canary.instance,
-            previous, datetime.datetime.now(datetime.UTC),
+            parsed, stable, observed, exists, canary.instance, previous,
+            datetime.datetime.now(datetime.UTC),
             self._analyse(parsed, canary, observed, previous))
 
     def _analyse(self, parsed: spec.HandTrackerSpec, canary: identity.Identity,

@@ -96,9 +96,10 @@ def decide(
     now: datetime.datetime,
     verdict: Verdict | None = None,
 ) -> Rollout:
-    """`observed`: the live children by slot; `canary_exists`: whether any of the canary's
-    objects is live; `previous`: the last status.canary; `verdict`: the analysis of this
-    reconcile."""
+    """`stable_desired`: the stable Deployment as built from the spec (read only once
+    spec.canary is gone); `observed`: the live children by slot; `canary_exists`: whether
+    any of the canary's objects is live; `previous`: the last status.canary; `verdict`:
+    the analysis of this reconcile."""
     canary = spec.canary
     if canary is not None:
         attempt = attempt_of(spec)
