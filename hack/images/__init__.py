@@ -8,6 +8,9 @@ operator  Dockerfile.operator on the base
 model     localhost/handtracker-model:full and :lite, "model cars": the workload's builtin
           bundle at /models/hand_landmarker.task on the base, its sha256 in a label
           (modelcar.py), for tests of model images copied in by an init container
+release   the previous release's operator (e.g. localhost/handtracker-operator:0.1.0),
+          from its own Dockerfile and sources at the commit hack/releases.toml records
+          (release.py), for the upgrade test
 
 Each is rebuilt only when the hash of its inputs differs from the label on the stored
 image. `load()` imports them into a containerd for a real kubelet. Command line:
@@ -19,7 +22,7 @@ from __future__ import annotations
 
 from hack.gobuild import locked
 
-from . import base, dockerfile, modelcar, pause, traefik
+from . import base, dockerfile, modelcar, pause, release, traefik
 from .buildah import BuiltImage
 from .commands import ImageBuildError, Timer, log, require
 from .containerd import load
@@ -35,10 +38,10 @@ OPERATOR = dockerfile.DockerfileImage("operator", OPERATOR_IMAGE, "Dockerfile.op
 
 def node_images() -> tuple[str, ...]:
     """What a node runs, in the order load() imports them: the kubelet's sandbox image
-    (e.g. localhost/pause:v1.36.3), the workload, the operator, the Gateway controller
-    and the model cars."""
+    (e.g. localhost/pause:v1.36.3), the workload, the operator, the Gateway controller,
+    the model cars and the previous release's operator."""
     return (pause.image_ref(), WORKLOAD_IMAGE, OPERATOR_IMAGE, traefik.image_ref(),
-            *MODEL_IMAGES.values())  # fmt: skip
+            *MODEL_IMAGES.values(), release.previous().operator_image)  # fmt: skip
 
 
 def ensure_built() -> list[BuiltImage]:
@@ -56,6 +59,7 @@ def ensure_built() -> list[BuiltImage]:
             dockerfile.ensure(OPERATOR, base_image),
             traefik.ensure(),
             *modelcar.ensure(base_image),
+            release.ensure(base_image),
         ]
     summary = ", ".join(f"{i.name} {'built' if i.built else 'up to date'}" for i in images)
     log(f"images: {summary} ({timer.seconds:.1f} s)")

@@ -22,6 +22,7 @@ from . import (
     modelcar,
     node_images,
     pause,
+    release,
     traefik,
 )
 from .containerd import images_in_containerd
@@ -55,7 +56,9 @@ def _rows() -> list[tuple[str, bool | None]]:
     pause_stored = buildah.inspect(pause.image_ref())
     pause_inputs = pause.inputs_hash(pause.module_dir())
     rows.append((pause.image_ref(), bool(pause_stored and pause_stored.inputs == pause_inputs)))
-    for image in (WORKLOAD, OPERATOR):
+    previous = release.previous()
+    release.checkout(previous)  # its inputs are files of its tree
+    for image in (WORKLOAD, OPERATOR, release.operator_image(previous)):
         current = None
         if stored_base is not None:
             on = BuiltImage("base", base_ref, stored_base.image_id, "", False, 0.0, False)
@@ -96,8 +99,8 @@ def _cmd_list(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m hack.images", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    build = sub.add_parser("build", help="build the base, pause, workload, operator, Traefik "
-                                         "and model images as needed")
+    build = sub.add_parser("build", help="build the base, pause, workload, operator, Traefik, "
+                                         "model and previous release's images as needed")
     build.add_argument(
         "--if-node", action="store_true",
         help="only where the real node can run (see HANDTRACKER_REAL_NODE); under CI=true "

@@ -25,6 +25,8 @@ class DockerfileImage:
     name: str
     ref: str
     dockerfile: str  # relative to the context
+    # The checkout, or another tree of the project (an earlier release's).
+    context: Path = CONTEXT_DIR
 
 
 def host_ca_bundle() -> Path | None:
@@ -36,7 +38,8 @@ def host_ca_bundle() -> Path | None:
 
 def expected_inputs(image: DockerfileImage, base: BuiltImage) -> str:
     return inputs_hash(
-        CONTEXT_DIR / image.dockerfile, CONTEXT_DIR, base.image_id, {"BASE_IMAGE": base.ref}
+        image.context / image.dockerfile, image.context, base.image_id,
+        {"BASE_IMAGE": base.ref},
     )
 
 
@@ -58,12 +61,12 @@ def ensure(image: DockerfileImage, base: BuiltImage) -> BuiltImage:
         "--network", "host",
         "--build-arg", f"BASE_IMAGE={base.ref}",
         "--label", f"{INPUTS_LABEL}={inputs}",
-        "-f", CONTEXT_DIR / image.dockerfile, "-t", image.ref,
+        "-f", image.context / image.dockerfile, "-t", image.ref,
     ]  # fmt: skip
     bundle = host_ca_bundle()
     if bundle is not None:
         cmd += ["--volume", f"{bundle}:{IMAGE_CA_BUNDLE}:ro"]
-    run([*cmd, CONTEXT_DIR], log_name=f"{image.name}-build")
+    run([*cmd, image.context], log_name=f"{image.name}-build")
     stored = buildah.inspect(image.ref)
     if stored is None or stored.inputs != inputs:
         raise ImageBuildError(f"buildah built {image.ref} but it does not carry its inputs hash")

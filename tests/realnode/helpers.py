@@ -6,6 +6,7 @@ import json
 import subprocess
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,11 +15,13 @@ from typing import Any
 import requests
 
 from hack import images, node
+from hack.bed import gateway
 from tests.fixtures.cluster import Kubectl, KubectlError
 from tests.fixtures.operator import condition, get
 from tests.support.manifests import handtracker
 from tests.support.waiting import eventually
 
+METADATA = "/v2/models/hand-landmarker"  # cheap, and names the model that answered
 # Small requests, so several HandTrackers and a rollout's surge pod fit on one 2-core node.
 SMALL = {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"cpu": "1", "memory": "1Gi"}}
 
@@ -134,3 +137,32 @@ def gone(kubectl: Kubectl, *what: str) -> bool:
     except KubectlError as err:
         return "NotFound" in str(err)
     return False
+
+
+class Client:
+    """Requests to the Gateway's address for one HandTracker's route. Each route has a
+    host name of its own: routes of other tests (or of namespaces still being deleted)
+    that match every host would otherwise compete for the same requests."""
+
+    def __init__(self, ns: str, name: str) -> None:
+        self.host = f"{name}.{ns}.handtracker.test"
+        self.base = f"http://{gateway.address()}:{gateway.PORT}"
+
+    def route(self) -> dict[str, Any]:
+        return {"enabled": True, "parentRefs": [gateway.parent_ref()],
+                "hostnames": [self.host]}
+
+    def get(self, path: str = METADATA, timeout: float = 10) -> requests.Response:
+        return requests.get(self.base + path, headers={"Host": self.host}, timeout=timeout)
+
+    def post(self, path: str, data: bytes, timeout: float = 30) -> requests.Response:
+        return requests.post(self.base + path, data=data, timeout=timeout,
+                             headers={"Host": self.host, "Content-Type": "image/jpeg"})
+
+    def complexity(self) -> str:
+        answer = self.get()
+        answer.raise_for_status()
+        return answer.json()["parameters"]["complexity"]
+
+    def shares(self, count: int) -> Counter[str]:
+        return Counter(self.complexity() for _ in range(count))

@@ -19,41 +19,11 @@ from hack import images
 from hack.bed import gateway
 from tests.fixtures.cluster import Kubectl
 from tests.fixtures.operator import apply, condition, example, get, wait_condition
-from tests.realnode.helpers import SMALL, Prober, gone, on_real_node, tracker
+from tests.realnode.helpers import SMALL, Client, Prober, gone, on_real_node, tracker
 from tests.support.waiting import eventually
 
-METADATA = "/v2/models/hand-landmarker"  # cheap, and names the model that answered
 SPLIT_REQUESTS = 400
 SPLIT_TOLERANCE = 7  # percentage points
-
-
-class Client:
-    """Requests to the Gateway's address for one HandTracker's route. Each route has a
-    host name of its own: routes of other tests (or of namespaces still being deleted)
-    that match every host would otherwise compete for the same requests."""
-
-    def __init__(self, ns: str, name: str) -> None:
-        self.host = f"{name}.{ns}.handtracker.test"
-        self.base = f"http://{gateway.address()}:{gateway.PORT}"
-
-    def route(self) -> dict[str, Any]:
-        return {"enabled": True, "parentRefs": [gateway.parent_ref()],
-                "hostnames": [self.host]}
-
-    def get(self, path: str = METADATA, timeout: float = 10) -> requests.Response:
-        return requests.get(self.base + path, headers={"Host": self.host}, timeout=timeout)
-
-    def post(self, path: str, data: bytes, timeout: float = 30) -> requests.Response:
-        return requests.post(self.base + path, data=data, timeout=timeout,
-                             headers={"Host": self.host, "Content-Type": "image/jpeg"})
-
-    def complexity(self) -> str:
-        answer = self.get()
-        answer.raise_for_status()
-        return answer.json()["parameters"]["complexity"]
-
-    def shares(self, count: int) -> Counter[str]:
-        return Counter(self.complexity() for _ in range(count))
 
 
 def _canary(kubectl: Kubectl, ns: str, name: str) -> tuple[dict[str, Any], dict[str, Any]]:
