@@ -182,7 +182,7 @@ def main() -> None:
     from hack import bed, images, node
     from hack.bed import gateway
     from tests.support.manifests import handtracker
-    from tests.support.operator import OperatorProcess, with_operator_path
+    from tests.support.operator import OperatorProcess
 
     started = time.monotonic()
     cluster = bed.up()
@@ -202,7 +202,7 @@ def main() -> None:
     kubectl("apply", "--server-side", "--force-conflicts", "-k", str(ROOT / "crds"))
     ns = f"bench-{uuid.uuid4().hex[:6]}"
     kubectl("create", "namespace", ns)
-    operator = OperatorProcess(with_operator_path(cluster.env()), Path(os.devnull), ("-n", ns),
+    operator = OperatorProcess(cluster.env(), Path(os.devnull), ("-n", ns),
                                resync_seconds=120)
     operator.start()
     try:

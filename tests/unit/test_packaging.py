@@ -105,7 +105,7 @@ def test_workload_image_build_step_makes_the_model_bundles(tmp_path: Path) -> No
     assert step, "Dockerfile.workload no longer builds the model bundle"
     env_dir = re.search(r"HANDTRACKER_MODEL_BUNDLE_DIR=(\S+)", text)
     assert env_dir and env_dir.group(1) == step.group(1), "the image reads its bundle elsewhere"
-    env = {"PYTHONPATH": str(ROOT / "workload"), "PATH": "/usr/bin:/bin"}
+    env = {"PATH": "/usr/bin:/bin"}
     subprocess.run(
         [sys.executable, "-m", "handtracker_workload.bundle", str(tmp_path)],
         check=True, env=env, capture_output=True, timeout=120,
