@@ -206,7 +206,7 @@ def main() -> None:
                                resync_seconds=120)
     operator.start()
     try:
-        spec = {"image": images.WORKLOAD_IMAGE, "replicas": 2,
+        spec = {"image": images.workload_image(), "replicas": 2,
                 "resources": {"requests": {"cpu": "100m", "memory": "256Mi"}},
                 **node.placement()}
         manifest = handtracker("bench", **spec)

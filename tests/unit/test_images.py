@@ -194,7 +194,7 @@ def test_the_cars_are_node_images_loaded_after_the_workload() -> None:
         "full": "localhost/handtracker-model:full", "lite": "localhost/handtracker-model:lite",
     }  # fmt: skip
     cars = [refs.index(ref) for ref in images.MODEL_IMAGES.values()]
-    assert min(cars) > refs.index(images.WORKLOAD_IMAGE)
+    assert min(cars) > refs.index(images.workload_image())
     assert len(set(refs)) == len(refs)
 
 
