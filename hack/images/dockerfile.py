@@ -53,8 +53,8 @@ def expected_inputs(image: DockerfileImage, base: BuiltImage) -> str:
 
 def ensure(image: DockerfileImage, base: BuiltImage) -> BuiltImage:
     """Builds image on base unless its tag already carries the same inputs hash. A build
-    reuses every cached layer before the first changed step (--layers): a change under
-    workload/ reruns only the steps from `COPY workload/` on."""
+    reuses every cached layer before the first changed step (--layers): a change to the
+    packages reruns only the wheel's stage and the steps from `COPY --from=wheel` on."""
     timer = Timer()
     inputs = expected_inputs(image, base)
     ref = image.ref
