@@ -46,7 +46,8 @@ tools: venv
 	$(PY) -m hack.tools build helm
 	$(PY) -m hack.tools build promtool
 
-## The chart's links to the CRDs, RBAC rules and monitoring files it shares with deploy/.
+## The chart's links to the CRDs, RBAC rules and monitoring files it shares with deploy/,
+## and its version and appVersion, written from pyproject.toml.
 chart: venv
 	$(PY) -m hack.chart
 
