@@ -5,7 +5,6 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
-export PYTHONPATH := $(CURDIR):$(CURDIR)/operator:$(CURDIR)/workload
 
 REQS := requirements/workload.txt requirements/workload-nodeps.txt \
         requirements/operator.txt requirements/dev.txt requirements/constraints.txt
@@ -21,7 +20,16 @@ $(VENV)/.installed: $(REQS)
 	$(PIP_INSTALL) --no-deps -r requirements/workload-nodeps.txt
 	touch $@
 
-venv: $(VENV)/.installed
+# The project itself, editable, over the pinned requirements above (hence --no-deps): both
+# packages import from their folders, with pyproject.toml's version in their metadata.
+$(VENV)/.project: pyproject.toml $(VENV)/.installed
+	$(PIP_INSTALL) --no-deps -e .
+	touch $@
+
+## The virtualenv, and the wheelhouse a fresh one installs the operator from without PyPI
+## (hack/wheelhouse.py; refilled only when requirements/operator.txt or the pins change).
+venv: $(VENV)/.project
+	$(PY) -m hack.wheelhouse
 
 ## Debian packages the tests and the demo use (Chromium, ChromeDriver, ffmpeg, openssl),
 ## and those of the real node and the images (containerd, runc, CNI plugins, buildah, ...).
@@ -38,7 +46,8 @@ tools: venv
 	$(PY) -m hack.tools build helm
 	$(PY) -m hack.tools build promtool
 
-## The chart's links to the CRDs, RBAC rules and monitoring files it shares with deploy/.
+## The chart's links to the CRDs, RBAC rules and monitoring files it shares with deploy/,
+## and its version and appVersion, written from pyproject.toml.
 chart: venv
 	$(PY) -m hack.chart
 

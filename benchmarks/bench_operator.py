@@ -102,7 +102,7 @@ def main() -> None:
     from hack import bed
     from hack.controlplane import nodes
     from tests.support.manifests import handtracker
-    from tests.support.operator import OperatorProcess, with_operator_path
+    from tests.support.operator import OperatorProcess
 
     cluster = bed.up()
 
@@ -123,7 +123,7 @@ def main() -> None:
                 *[f"node/{n}" for n in extra])
     ns = f"bench-{uuid.uuid4().hex[:6]}"
     kubectl("create", "namespace", ns)
-    operator = OperatorProcess(with_operator_path(cluster.env()), Path(os.devnull), ("-n", ns),
+    operator = OperatorProcess(cluster.env(), Path(os.devnull), ("-n", ns),
                                resync_seconds=args.resync_seconds)
     operator.start()
     metrics_port = operator.metrics_port

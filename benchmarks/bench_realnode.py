@@ -182,7 +182,7 @@ def main() -> None:
     from hack import bed, images, node
     from hack.bed import gateway
     from tests.support.manifests import handtracker
-    from tests.support.operator import OperatorProcess, with_operator_path
+    from tests.support.operator import OperatorProcess
 
     started = time.monotonic()
     cluster = bed.up()
@@ -202,11 +202,11 @@ def main() -> None:
     kubectl("apply", "--server-side", "--force-conflicts", "-k", str(ROOT / "crds"))
     ns = f"bench-{uuid.uuid4().hex[:6]}"
     kubectl("create", "namespace", ns)
-    operator = OperatorProcess(with_operator_path(cluster.env()), Path(os.devnull), ("-n", ns),
+    operator = OperatorProcess(cluster.env(), Path(os.devnull), ("-n", ns),
                                resync_seconds=120)
     operator.start()
     try:
-        spec = {"image": images.WORKLOAD_IMAGE, "replicas": 2,
+        spec = {"image": images.workload_image(), "replicas": 2,
                 "resources": {"requests": {"cpu": "100m", "memory": "256Mi"}},
                 **node.placement()}
         manifest = handtracker("bench", **spec)

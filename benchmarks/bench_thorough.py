@@ -47,7 +47,7 @@ import cv2
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(REPO), str(REPO / "workload")]
+sys.path.insert(0, str(REPO))
 
 from bench_workload import CORES, Server, Target, raw_request, run_window  # noqa: E402
 from handtracker_workload import bundle, decode  # noqa: E402

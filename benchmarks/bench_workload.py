@@ -51,7 +51,7 @@ import numpy as np
 from procstat import cpu_seconds  # beside this script
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(REPO), str(REPO / "workload")]
+sys.path.insert(0, str(REPO))
 
 from handtracker_workload import bundle  # noqa: E402
 from handtracker_workload.config import Settings  # noqa: E402
@@ -216,8 +216,7 @@ class Server(WorkloadProcess):
     def __init__(self, bundle_dir: Path, command: list[str] | None = None, **env: str) -> None:
         fd, name = tempfile.mkstemp(prefix="bench-server-", suffix=".log")
         os.close(fd)
-        super().__init__(bundle_dir, Path(name), {"GLOG_minloglevel": "2", **env}, command,
-                         python_path=(REPO / "benchmarks", REPO))
+        super().__init__(bundle_dir, Path(name), {"GLOG_minloglevel": "2", **env}, command)
         self.start()
 
     def request(self, method: str, path: str, body: bytes = b"", conn=None) -> tuple[int, bytes]:
@@ -425,6 +424,7 @@ def run(bundle_dir: Path, photos_dir: Path, seconds: float, rounds: int,
     try:
         targets += small_photo(server, bundle_dir, ordinary, seconds, rounds)
         seed_command = [sys.executable, "-m", "gunicorn", "--workers", "2",
+                        "--pythonpath", str(REPO / "benchmarks"),
                         "bench_workload:seed_app()"]  # fmt: skip
         seed = Server(bundle_dir, seed_command, HANDTRACKER_WORKERS="2")
         try:

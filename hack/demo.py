@@ -32,14 +32,6 @@ ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "minimal.yaml"
 
 
-def _python_env(extra: dict[str, str] | None = None) -> dict[str, str]:
-    env = dict(os.environ)
-    paths = [str(ROOT), str(ROOT / "operator"), str(ROOT / "workload")]
-    env["PYTHONPATH"] = os.pathsep.join(paths + [env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
-    env.update(extra or {})
-    return env
-
-
 def _start(name: str, argv: list[str], env: dict[str, str], logs: Path) -> subprocess.Popen:
     logs.mkdir(parents=True, exist_ok=True)
     with open(logs / f"demo-{name}.log", "ab") as log:
@@ -115,8 +107,8 @@ def main() -> int:
         procs["operator"] = _start(
             "operator",
             [sys.executable, "-m", "handtracker_operator",
-             "--default-image", images.WORKLOAD_IMAGE],
-            _python_env({"KUBECONFIG": kubeconfig}),
+             "--default-image", images.workload_image()],
+            {**os.environ, "KUBECONFIG": kubeconfig},
             logs,
         )
         cluster.kubectl("apply", "-n", namespace, "-f", "-", input=yaml.safe_dump(manifest))

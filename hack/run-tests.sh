@@ -3,7 +3,6 @@
 # collected") is turned into a failure: a run that tested nothing is not green.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-export PYTHONPATH="$PWD:$PWD/operator:$PWD/workload${PYTHONPATH:+:$PYTHONPATH}"
 .venv/bin/python -m pytest "$@"
 rc=$?
 if [ "$rc" -eq 5 ]; then

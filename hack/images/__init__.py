@@ -29,18 +29,26 @@ from .containerd import load
 from .modelcar import MODEL_IMAGES, model_sha256
 from .paths import work_root
 
-WORKLOAD_IMAGE = "localhost/handtracker-workload:dev"
-OPERATOR_IMAGE = "localhost/handtracker-operator:dev"
+# Tagged with the project's version (pyproject.toml), e.g. localhost/handtracker-workload:0.2.0.
+WORKLOAD = dockerfile.DockerfileImage("workload", "localhost/handtracker-workload",
+                                      "Dockerfile.workload")
+OPERATOR = dockerfile.DockerfileImage("operator", "localhost/handtracker-operator",
+                                      "Dockerfile.operator")
 
-WORKLOAD = dockerfile.DockerfileImage("workload", WORKLOAD_IMAGE, "Dockerfile.workload")
-OPERATOR = dockerfile.DockerfileImage("operator", OPERATOR_IMAGE, "Dockerfile.operator")
+
+def workload_image() -> str:
+    return WORKLOAD.ref
+
+
+def operator_image() -> str:
+    return OPERATOR.ref
 
 
 def node_images() -> tuple[str, ...]:
     """What a node runs, in the order load() imports them: the kubelet's sandbox image
     (e.g. localhost/pause:v1.36.3), the workload, the operator, the Gateway controller,
     the model cars and the previous release's operator."""
-    return (pause.image_ref(), WORKLOAD_IMAGE, OPERATOR_IMAGE, traefik.image_ref(),
+    return (pause.image_ref(), workload_image(), operator_image(), traefik.image_ref(),
             *MODEL_IMAGES.values(), release.previous().operator_image)  # fmt: skip
 
 
@@ -68,12 +76,12 @@ def ensure_built() -> list[BuiltImage]:
 
 __all__ = [
     "MODEL_IMAGES",
-    "OPERATOR_IMAGE",
-    "WORKLOAD_IMAGE",
     "BuiltImage",
     "ImageBuildError",
     "ensure_built",
     "load",
     "model_sha256",
     "node_images",
+    "operator_image",
+    "workload_image",
 ]

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import sys
 import tempfile
 from pathlib import Path
@@ -20,7 +19,7 @@ from pathlib import Path
 from . import buildah
 from .buildah import INPUTS_LABEL, BuiltImage
 from .commands import ImageBuildError, Timer, log, run
-from .paths import REPO_ROOT, work_root
+from .paths import work_root
 
 REPOSITORY = "localhost/handtracker-model"
 COMPLEXITIES = ("full", "lite")
@@ -34,15 +33,12 @@ USER = "65532:65532"
 CMD = ["sha256sum", MODEL_FILE]
 # Bump when the steps below change in a way the inputs do not show.
 RECIPE_VERSION = "1"
-WORKLOAD_DIR = REPO_ROOT / "workload"
 
 
 def build_bundles(directory: Path) -> dict[str, Path]:
     """{complexity: bundle} written into directory by the workload's bundle module, run
-    by this interpreter (the repo's, which has mediapipe)."""
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(WORKLOAD_DIR), env.get("PYTHONPATH")]))
-    printed = run([sys.executable, "-m", "handtracker_workload.bundle", directory], env=env)
+    by this interpreter (the project's virtualenv, which has it and mediapipe)."""
+    printed = run([sys.executable, "-m", "handtracker_workload.bundle", directory])
     # It prints one path per complexity, named hand_landmarker_<complexity>.task.
     bundles = {Path(line).stem.removeprefix("hand_landmarker_"): Path(line)
                for line in printed.split()}  # fmt: skip

@@ -83,8 +83,9 @@ def checkout(release: Release) -> Path:
 
 
 def operator_image(release: Release) -> dockerfile.DockerfileImage:
-    return dockerfile.DockerfileImage(f"operator-{release.version}", release.operator_image,
-                                      "Dockerfile.operator", context=release.tree)
+    return dockerfile.DockerfileImage(f"operator-{release.version}", OPERATOR_REPOSITORY,
+                                      "Dockerfile.operator", context=release.tree,
+                                      release=release.version)
 
 
 def ensure(base: BuiltImage, release: Release | None = None) -> BuiltImage:

@@ -1,9 +1,10 @@
-"""`python -m handtracker_operator`: run the operator (kopf) with our handlers.
+"""`handtracker-operator` (or `python -m handtracker_operator`): run the operator (kopf)
+with our handlers.
 
 Examples:
-    python -m handtracker_operator                       # the whole cluster
-    python -m handtracker_operator -n team-a -n team-b   # only these namespaces
-    python -m handtracker_operator --peering handtracker # HA: one active replica
+    handtracker-operator                         # the whole cluster
+    handtracker-operator -n team-a -n team-b     # only these namespaces
+    handtracker-operator --peering handtracker   # HA: one active replica
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ def parse_args(argv: list[str] | None = None,
     """The options of settings.OPTIONS, each defaulting to its environment variable and
     then to OperatorConfig's default."""
     defaults = OperatorConfig.from_env(env)
-    parser = argparse.ArgumentParser(prog="handtracker_operator", description=__doc__,
+    parser = argparse.ArgumentParser(prog="handtracker-operator", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     for option in OPTIONS:
         flags = [option.short, option.flag] if option.short else [option.flag]

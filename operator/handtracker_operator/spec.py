@@ -16,10 +16,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from . import quantity
+from . import __version__, quantity
 from .errors import InvalidSpec
 
-DEFAULT_IMAGE = "ghcr.io/handtracking-dev/handtracker-workload:0.1.0"
+WORKLOAD_REPOSITORY = "ghcr.io/handtracking-dev/handtracker-workload"
+# The workload released with this operator.
+DEFAULT_IMAGE = f"{WORKLOAD_REPOSITORY}:{__version__}"
 # Where Prometheus is assumed to run (the CRD's default of networkPolicy.monitoringFrom).
 DEFAULT_MONITORING_PEERS = (
     {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}},

@@ -120,7 +120,7 @@ def test_make_demo_serves_the_ui_from_real_pods_and_ctrl_c_stops_it_cleanly(
         pods = kubectl.json("get", "pods", "-n", namespace,
                             "-l", "app.kubernetes.io/instance=hands")["items"]
         assert pods and {p["spec"]["nodeName"] for p in pods} == {node.NODE_NAME}
-        assert {p["spec"]["containers"][0]["image"] for p in pods} == {images.WORKLOAD_IMAGE}
+        assert {p["spec"]["containers"][0]["image"] for p in pods} == {images.workload_image()}
 
         with urllib.request.urlopen(f"http://{bind}/", timeout=10) as page:
             assert page.status == 200

@@ -28,7 +28,7 @@ SMALL = {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"cpu": "1", 
 
 def tracker(name: str, **spec: Any) -> dict[str, Any]:
     """A HandTracker running the locally built workload image on the real node."""
-    body: dict[str, Any] = {"image": images.WORKLOAD_IMAGE, "replicas": 1, "resources": SMALL}
+    body: dict[str, Any] = {"image": images.workload_image(), "replicas": 1, "resources": SMALL}
     body.update(node.placement())
     body.update(spec)
     return handtracker(name, **body)
@@ -36,7 +36,7 @@ def tracker(name: str, **spec: Any) -> dict[str, Any]:
 
 def on_real_node(manifest: dict[str, Any]) -> dict[str, Any]:
     """An example manifest with the local image, small requests and real-node placement."""
-    manifest["spec"] = {**(manifest.get("spec") or {}), "image": images.WORKLOAD_IMAGE,
+    manifest["spec"] = {**(manifest.get("spec") or {}), "image": images.workload_image(),
                         "resources": SMALL, **node.placement()}
     return manifest
 

@@ -18,12 +18,12 @@ from tests.support.waiting import eventually
 
 
 def _values(folder: Path, watched: str) -> Path:
-    repository, tag = images.OPERATOR_IMAGE.rsplit(":", 1)
+    repository, tag = images.operator_image().rsplit(":", 1)
     placement = node.placement()
     path = folder / "values.yaml"
     path.write_text(yaml.safe_dump({
         "image": {"repository": repository, "tag": tag, "pullPolicy": "IfNotPresent"},
-        "operator": {"defaultImage": images.WORKLOAD_IMAGE},
+        "operator": {"defaultImage": images.workload_image()},
         "watchNamespaces": [watched],
         "nodeSelector": placement["nodeSelector"],
         "tolerations": placement["tolerations"],

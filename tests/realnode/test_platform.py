@@ -81,7 +81,7 @@ def _overlay(folder: Path, watched: str) -> Path:
         {"op": "add", "path": "/spec/template/spec/containers/0/args/-",
          "value": f"--namespace={watched}"},
         {"op": "replace", "path": "/spec/template/spec/containers/0/env/0/value",
-         "value": images.WORKLOAD_IMAGE},
+         "value": images.workload_image()},
         # A wedged replica is restarted within seconds rather than a minute; and its
         # stopped process, which a SIGTERM does not reach, is killed 5 s later.
         {"op": "replace", "path": "/spec/template/spec/containers/0/livenessProbe/periodSeconds",
@@ -90,7 +90,7 @@ def _overlay(folder: Path, watched: str) -> Path:
          "path": "/spec/template/spec/containers/0/livenessProbe/timeoutSeconds", "value": 1},
         {"op": "add", "path": "/spec/template/spec/terminationGracePeriodSeconds", "value": 5},
     ]
-    name, tag = images.OPERATOR_IMAGE.rsplit(":", 1)
+    name, tag = images.operator_image().rsplit(":", 1)
     (folder / "kustomization.yaml").write_text(yaml.safe_dump({
         "apiVersion": "kustomize.config.k8s.io/v1beta1",
         "kind": "Kustomization",
@@ -124,7 +124,7 @@ def test_the_operator_runs_as_a_pod_and_reconciles(
         for pod in replicas:
             assert pod["spec"]["nodeName"] == node.NODE_NAME
             assert pod["spec"]["serviceAccountName"] == "handtracker-operator"
-            assert pod["spec"]["containers"][0]["image"] == images.OPERATOR_IMAGE
+            assert pod["spec"]["containers"][0]["image"] == images.operator_image()
 
         def active_replica() -> dict[str, Any] | None:
             found = [pod for pod in replicas if "Active:" in _log(kubectl, pod)]

@@ -124,7 +124,7 @@ def test_a_missing_local_image_is_reported_and_a_fixed_spec_recovers(
     assert ready_reason(kubectl, ns, "noimage")[0] == "False"
     # The built image is on the node: Never is fine for it.
     kubectl("patch", "ht", "noimage", "-n", ns, "--type=merge", "-p", json.dumps(
-        {"spec": {"image": images.WORKLOAD_IMAGE}}))
+        {"spec": {"image": images.workload_image()}}))
     wait_condition(kubectl, ns, "noimage", timeout=240)
 
 

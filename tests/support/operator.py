@@ -4,7 +4,6 @@ every child of the test bed (hack/children.py)."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import urllib.request
@@ -14,11 +13,6 @@ from hack import children
 from tests.support.net import free_port
 from tests.support.repo import REPO_ROOT
 from tests.support.waiting import eventually
-
-
-def with_operator_path(env: dict[str, str]) -> dict[str, str]:
-    """`env` with the operator's package on the path."""
-    return {**env, "PYTHONPATH": os.pathsep.join([str(REPO_ROOT), str(REPO_ROOT / "operator")])}
 
 
 class OperatorProcess:

@@ -15,7 +15,6 @@ from pathlib import Path
 
 from hack import children
 from tests.support.net import free_port
-from tests.support.repo import REPO_ROOT
 
 # Each worker logs this once its detector is loaded.
 LOADED = "Loaded the hand landmarker"
@@ -26,18 +25,14 @@ class WorkloadProcess:
     its detector and /readyz answers 200; for another server, 20 answers in a row on /."""
 
     def __init__(self, bundle_dir: Path, log: Path, env: Mapping[str, str] | None = None,
-                 command: Sequence[str] | None = None,
-                 python_path: Sequence[Path] = ()) -> None:
+                 command: Sequence[str] | None = None) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = log
         self.ours = command is None
         self.command = [*(command or (sys.executable, "-m", "handtracker_workload")),
                         "--bind", f"127.0.0.1:{self.port}"]
-        self.env = {**os.environ,
-                    "PYTHONPATH": os.pathsep.join(map(str, [REPO_ROOT / "workload",
-                                                            *python_path])),
-                    "HANDTRACKER_MODEL_BUNDLE_DIR": str(bundle_dir), **(env or {})}
+        self.env = {**os.environ, "HANDTRACKER_MODEL_BUNDLE_DIR": str(bundle_dir), **(env or {})}
         self.expected_workers = int(self.env.get("HANDTRACKER_WORKERS") or os.cpu_count() or 1)
         self.process: subprocess.Popen[bytes] | None = None
 

@@ -20,12 +20,12 @@ HACK = REPO_ROOT / "hack"
 # Bottom first. A module may import its own package and the layers below it, never a
 # layer above it or a sibling of its own layer.
 LAYERS: tuple[frozenset[str], ...] = (
-    frozenset({"hack", "hack.gobuild", "hack.children"}),
+    frozenset({"hack", "hack.gobuild", "hack.children", "hack.version"}),
     frozenset({"hack.controlplane"}),
     frozenset({"hack.node", "hack.tools"}),
     frozenset({"hack.images"}),
     frozenset({"hack.bed"}),
-    frozenset({"hack.demo", "hack.hostcheck", "hack.chart"}),
+    frozenset({"hack.demo", "hack.hostcheck", "hack.chart", "hack.wheelhouse"}),
 )
 
 

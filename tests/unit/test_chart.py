@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 import yaml
-from handtracker_operator import kinds
+from handtracker_operator import kinds, spec
 
-from hack import chart
+from hack import chart, version
 from tests.fixtures.chart import CHART, HelmError, by_key, documents, helm_run, render
 from tests.support.rbac import grants
 
@@ -36,6 +36,30 @@ def test_chart_links_point_at_their_sources() -> None:
     assert chart.wrong() == [], "run `make chart` to relink"
     for link, source in chart.LINKS.items():
         assert (CHART / link).read_bytes() == (chart.ROOT / source).read_bytes()
+
+
+def test_chart_versions_are_the_projects() -> None:
+    assert chart.stale_versions() == [], "run `make chart` to write them"
+    assert chart.versions() == {"version": version.read(), "appVersion": version.read()}
+
+
+def test_write_versions_rewrites_only_the_stale_fields(tmp_path: Path, monkeypatch) -> None:
+    original = (CHART / "Chart.yaml").read_text()
+    old = original.replace(f"version: {version.read()}", "version: 0.0.9", 1)
+    old = old.replace(f'appVersion: "{version.read()}"', 'appVersion: "0.0.9"', 1)
+    assert old != original
+    monkeypatch.setattr(chart, "CHART_YAML", tmp_path / "Chart.yaml")
+    chart.CHART_YAML.write_text(old)
+    assert chart.write_versions() == ["version", "appVersion"]
+    assert chart.CHART_YAML.read_text() == original
+    assert chart.write_versions() == []
+
+
+def test_images_default_to_the_app_version(helm: Path) -> None:
+    deployment = next(d for d in documents(render(helm)) if d["kind"] == "Deployment")
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    assert container["image"] == f"ghcr.io/handtracking-dev/handtracker-operator:{version.read()}"
+    assert {"name": "HANDTRACKER_DEFAULT_IMAGE", "value": spec.DEFAULT_IMAGE} in container["env"]
 
 
 def test_helm_lint_strict_passes(helm: Path) -> None:
@@ -138,7 +162,7 @@ BAD_VALUES = [
     ("image.registry=x", "'registry' not allowed"),
     ("imagePullSecrets[0].nam=x", "/imagePullSecrets/0"),
     ("watchNamespaces[0]=Team_A", "/watchNamespaces/0"),
-    ("operator.defaultImage=", "/operator/defaultImage"),
+    ("operator.defaultImage=Work Load:1", "/operator/defaultImage"),
     ("operator.resyncSeconds=0", "/operator/resyncSeconds"),
     ("operator.concurrency=0", "/operator/concurrency"),
     ("operator.apiQps=-1", "/operator/apiQps"),

@@ -49,9 +49,11 @@ def test_copy_sources_follow_the_dockerfile(context: Path) -> None:
 
 def test_the_real_dockerfiles_copy_what_the_build_hashes() -> None:
     sources = inputs.copy_sources((ROOT / "Dockerfile.workload").read_text())
-    assert "workload/" in sources and "requirements/constraints.txt" in sources
+    assert {"pyproject.toml", "workload/handtracker_workload",
+            "requirements/constraints.txt"} <= set(sources)
     files = inputs.context_files(ROOT, sources)
     assert Path("workload/handtracker_workload/__main__.py") in files
+    assert Path("workload/handtracker_workload/static/app.js") in files
 
 
 def test_hash_changes_with_a_workload_file(context: Path) -> None:
@@ -148,7 +150,7 @@ def test_find_mirror_reads_both_formats(tmp_path: Path, monkeypatch: pytest.Monk
 def test_dockerfile_base_is_a_build_arg_defaulting_to_the_official_image(name: str) -> None:
     text = (ROOT / name).read_text()
     froms = re.findall(r"^FROM\s+(\S+)", text, re.M)
-    assert froms == ["${BASE_IMAGE}"], froms
+    assert froms == ["${BASE_IMAGE}", "${BASE_IMAGE}"], froms  # the wheel's stage, the image
     arg = re.search(r"^ARG BASE_IMAGE=(\S+)$", text, re.M)
     assert arg and arg.group(1) == "python:3.11-slim"
     assert arg.start() < text.index("FROM ${BASE_IMAGE}"), "the ARG must come before FROM"
@@ -194,7 +196,7 @@ def test_the_cars_are_node_images_loaded_after_the_workload() -> None:
         "full": "localhost/handtracker-model:full", "lite": "localhost/handtracker-model:lite",
     }  # fmt: skip
     cars = [refs.index(ref) for ref in images.MODEL_IMAGES.values()]
-    assert min(cars) > refs.index(images.WORKLOAD_IMAGE)
+    assert min(cars) > refs.index(images.workload_image())
     assert len(set(refs)) == len(refs)
 
 

@@ -1,7 +1,9 @@
 """`make test` builds no image (`make images` does), so these tests hold the
-Dockerfiles to what CI can check without one: hadolint is clean, and every
+Dockerfiles to what CI can check without one: hadolint is clean, every
 requirements file an image installs is one that `make test` installs too, so a
-broken pin or a wrong file name fails CI rather than a user's image build."""
+broken pin or a wrong file name fails CI rather than a user's image build, and
+the project reaches an image only as its wheel, built from what pyproject.toml
+declares."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -36,6 +39,48 @@ def _makefile_requirements() -> set[str]:
     block = re.search(r"^REQS\s*:=(.*?)(?:\n\n)", text, re.S | re.M)
     assert block, "Makefile has no REQS list"
     return set(re.findall(r"requirements/[\w.-]+\.txt", block.group(1)))
+
+
+def _stages(dockerfile: Path) -> dict[str, str]:
+    """{stage name ("" for the last, unnamed one): its instructions}."""
+    stages: dict[str, str] = {}
+    for block in re.split(r"^(?=FROM )", dockerfile.read_text(), flags=re.M)[1:]:
+        named = re.match(r"FROM \S+ AS (\S+)", block)
+        stages[named.group(1) if named else ""] = block
+    return stages
+
+
+def _copied(stage: str) -> list[str]:
+    """Context paths a stage's COPY steps take (not those from another stage)."""
+    sources = []
+    for line in re.findall(r"^COPY (.*)$", stage, re.M):
+        if "--from=" not in line:
+            sources += line.split()[:-1]
+    return sources
+
+
+@pytest.mark.parametrize("name", DOCKERFILES)
+def test_the_image_gets_the_project_only_as_its_wheel(name: str) -> None:
+    stages = _stages(ROOT / name)
+    assert set(stages) == {"wheel", ""}, "a wheel stage, then the image"
+    assert "pip wheel --no-cache-dir --no-deps --wheel-dir /wheels ." in stages["wheel"]
+    final = stages[""]
+    assert all(src.startswith("requirements/") for src in _copied(final)), _copied(final)
+    assert "COPY --from=wheel /wheels/ /tmp/wheels/" in final
+    install = re.search(r"pip install [^\n]*--no-deps /tmp/wheels/handtracker-\*\.whl", final)
+    assert install, "the wheel is installed over the requirements, without dependencies"
+    assert final.index("-r requirements/") < install.start()
+
+
+@pytest.mark.parametrize("name", DOCKERFILES)
+def test_the_wheel_stage_copies_what_the_build_reads(name: str) -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    wanted = {"pyproject.toml", project["project"]["readme"],
+              *project["tool"]["setuptools"]["package-dir"].values()}
+    assert set(_copied(_stages(ROOT / name)["wheel"])) == wanted
+    ignore = (ROOT / ".dockerignore").read_text().split()
+    for source in wanted:
+        assert {f"!{source}", f"!{source}/"} & set(ignore), f".dockerignore leaves out {source}"
 
 
 @pytest.mark.parametrize("name", DOCKERFILES)
@@ -105,7 +150,7 @@ def test_workload_image_build_step_makes_the_model_bundles(tmp_path: Path) -> No
     assert step, "Dockerfile.workload no longer builds the model bundle"
     env_dir = re.search(r"HANDTRACKER_MODEL_BUNDLE_DIR=(\S+)", text)
     assert env_dir and env_dir.group(1) == step.group(1), "the image reads its bundle elsewhere"
-    env = {"PYTHONPATH": str(ROOT / "workload"), "PATH": "/usr/bin:/bin"}
+    env = {"PATH": "/usr/bin:/bin"}
     subprocess.run(
         [sys.executable, "-m", "handtracker_workload.bundle", str(tmp_path)],
         check=True, env=env, capture_output=True, timeout=120,

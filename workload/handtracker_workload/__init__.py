@@ -12,6 +12,7 @@ import logging
 import threading
 import time
 from dataclasses import replace
+from importlib.metadata import version
 from typing import Any
 
 from flask import Flask, Response, g, jsonify, request
@@ -28,7 +29,10 @@ from .sessions import SessionLimits, SessionPool
 from .upload import InMemoryUploadRequest
 from .videofile import VideoLimits
 
-__all__ = ["create_app"]
+__all__ = ["__version__", "create_app"]
+
+# From the installed distribution's metadata, so pyproject.toml is the one place it is written.
+__version__ = version("handtracker")
 
 log = logging.getLogger(__name__)
 

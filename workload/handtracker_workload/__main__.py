@@ -1,4 +1,5 @@
-"""`python -m handtracker_workload [--bind HOST:PORT]`: the production server.
+"""`handtracker-workload [--bind HOST:PORT]` (or `python -m handtracker_workload`): the
+production server.
 
 Checks the HANDTRACKER_* settings (a bad value stops here, naming the
 variable, exit 2), finds the model bundle (HANDTRACKER_MODEL_PATH, else the
@@ -65,8 +66,8 @@ def reject(exc: bundle.ModelRejected, path: Path, termination_log: Path) -> None
         pass
 
 
-def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="python -m handtracker_workload")
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="handtracker-workload")
     parser.add_argument("--bind", help="HOST:PORT (default 0.0.0.0:$HANDTRACKER_PORT)")
     args = parser.parse_args(argv)
     try:
@@ -91,9 +92,6 @@ def main(argv: list[str]) -> int:
         env["HANDTRACKER_MODEL_BUNDLE_DIR"] = str(path.parent)
     env["HANDTRACKER_MODEL_PATH"] = str(path)
     env["HANDTRACKER_MODEL_SHA256"] = digest
-    # The exec'd interpreter must find this package however it was found here.
-    package_parent = str(Path(__file__).resolve().parents[1])
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_parent, env.get("PYTHONPATH")]))
     # MediaPipe's native INFO/WARNING lines are not JSON and say nothing actionable.
     env.setdefault("GLOG_minloglevel", "2")
     env["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="handtracker-metrics-")

@@ -17,12 +17,14 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, request
 
+import handtracker_workload
+
 from . import errors, model, pipeline, services, tensors
 
 bp = Blueprint("v2", __name__, url_prefix="/v2")
 
 VERSION = "1"
-SERVER = {"name": "handtracker", "version": "0.1.0", "extensions": ["binary_tensor_data"]}
+SERVER = {"name": "handtracker", "extensions": ["binary_tensor_data"]}
 
 
 def _model(name: str, version: str | None) -> None:
@@ -32,7 +34,9 @@ def _model(name: str, version: str | None) -> None:
 
 @bp.get("")
 def server_metadata() -> Response:
-    return jsonify(SERVER)
+    # Read when asked: this module is imported while the package (and its __version__)
+    # is still being initialised.
+    return jsonify({**SERVER, "version": handtracker_workload.__version__})
 
 
 @bp.get("/health/live")

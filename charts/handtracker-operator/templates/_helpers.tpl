@@ -39,6 +39,11 @@ app.kubernetes.io/component: operator
 {{ .Values.image.repository }}:{{ .Values.image.tag | default .Chart.AppVersion }}
 {{- end -}}
 
+{{/* The workload released with the operator, unless operator.defaultImage names one. */}}
+{{- define "handtracker-operator.defaultImage" -}}
+{{ .Values.operator.defaultImage | default (printf "ghcr.io/handtracking-dev/handtracker-workload:%s" .Chart.AppVersion) }}
+{{- end -}}
+
 {{/* deploy/rbac/clusterrole.yaml's rules (a copy kept identical by a test). */}}
 {{- define "handtracker-operator.rules" -}}
 {{- (.Files.Get "files/clusterrole.yaml" | fromYaml).rules | toYaml -}}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from handtracker_operator.spec import DEFAULT_IMAGE
 
 from tests.fixtures.cluster import KubectlError
 from tests.fixtures.operator import (
@@ -118,8 +119,7 @@ def test_kubectl_get_wait_and_scale(kubectl, namespace, operator) -> None:
     header, row = kubectl("get", "handtrackers", "-n", namespace, "-o", "wide").splitlines()
     assert header.split()[-4:] == ["IMAGE", "REVISION", "MIN", "MAX"]
     revision = get(kubectl, namespace, "ht", "hands")["status"]["revision"]
-    assert row.split()[-4:] == ["ghcr.io/handtracking-dev/handtracker-workload:0.1.0", revision,
-                                "1", "5"]
+    assert row.split()[-4:] == [DEFAULT_IMAGE, revision, "1", "5"]
     assert "hands" in kubectl("get", "handtracking", "-n", namespace)  # the category
 
     kubectl("scale", "ht/hands", "--replicas=3", "-n", namespace)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import time
 
+from handtracker_operator.spec import DEFAULT_IMAGE
+
 from tests.fixtures.operator import (
     apply,
     children,
@@ -110,7 +112,7 @@ def test_deleted_or_edited_children_are_restored(kubectl, namespace, operator) -
         dep = children(kubectl, namespace, "hands")["Deployment"]
         return (dep["spec"]["replicas"] == 2
                 and dep["spec"]["template"]["spec"]["containers"][0]["image"]
-                == "ghcr.io/handtracking-dev/handtracker-workload:0.1.0")
+                == DEFAULT_IMAGE)
     eventually(reverted, timeout=15)
     messages = [e["message"] for e in events(kubectl, namespace, "hands")
                 if e["reason"] == "DriftCorrected"]

@@ -79,9 +79,11 @@ def _checkout_under_tmp(tmp_path: Path) -> tuple[Path, Path]:
                     ignore=shutil.ignore_patterns("__pycache__"))  # fmt: skip
     venv = root / ".venv"
     subprocess.run([sys._base_executable, "-m", "venv", "--without-pip", str(venv)], check=True)
-    # The packages stay those of this environment, found through a .pth file.
+    # The packages stay those of this environment, found through a .pth file, but for the
+    # workload: the clone's own folder, where an editable install of the clone points.
     site = next(venv.glob("lib/python*/site-packages"))
-    (site / "environment.pth").write_text("".join(f"{p}\n" for p in _site_packages()))
+    paths = [root / "workload", *_site_packages()]
+    (site / "environment.pth").write_text("".join(f"{p}\n" for p in paths))
     return root, venv / "bin" / "python"
 
 
@@ -105,7 +107,6 @@ def test_serves_from_a_read_only_root_writing_only_to_tmp(hands_dir, tmp_path, w
         # live under /tmp (a checkout cloned there).
         "KEEP": " ".join(_under_tmp(repo, python, hands_dir, *_site_packages())),
         "PYTHON": str(python),
-        "PYTHONPATH": str(repo / "workload"),
         "PORT": str(free_port()),
         "PHOTO": str(hands_dir / "openpose_hand.jpg"),
         "HANDTRACKER_WORKERS": "1",

@@ -15,6 +15,8 @@ import requests
 import tritonclient.http as triton
 from tritonclient.utils import InferenceServerException
 
+from hack import version
+
 pytestmark = [pytest.mark.photos, pytest.mark.slow]
 
 MODEL = "hand-landmarker"
@@ -56,7 +58,9 @@ def test_health_and_metadata_through_the_client(client):
         "handedness": ("BYTES", [-1]),
         "scores": ("FP32", [-1]),
     }
-    assert client.get_server_metadata()["extensions"] == ["binary_tensor_data"]
+    server = client.get_server_metadata()
+    assert server["extensions"] == ["binary_tensor_data"]
+    assert server["version"] == version.read()
 
 
 @pytest.mark.parametrize("binary_out", [True, False], ids=["binary", "json"])

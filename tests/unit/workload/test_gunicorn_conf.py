@@ -7,8 +7,6 @@ import os
 import subprocess
 import sys
 
-from tests.support.repo import REPO_ROOT
-
 PRINT_CONF = """
 import json
 from handtracker_workload import gunicorn_conf as c
@@ -19,7 +17,7 @@ print(json.dumps({"bind": c.bind, "workers": c.workers, "threads": c.threads,
 
 
 def _conf(**env: str) -> dict:
-    full_env = {**os.environ, "PYTHONPATH": str(REPO_ROOT / "workload"), **env}
+    full_env = {**os.environ, **env}
     done = subprocess.run(
         [sys.executable, "-c", PRINT_CONF], env=full_env, capture_output=True, text=True, check=True
     )

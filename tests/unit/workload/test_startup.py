@@ -12,8 +12,6 @@ from pathlib import Path
 import pytest
 from handtracker_workload import bundle
 
-from tests.support.repo import REPO_ROOT
-
 WRONG = "0" * 64
 
 
@@ -23,7 +21,6 @@ def start(tmp_path: Path, **variables: str) -> tuple[subprocess.CompletedProcess
     termination.write_text("")  # as the kubelet does: it exists before the container starts
     env = {
         **os.environ,
-        "PYTHONPATH": str(REPO_ROOT / "workload"),
         "HANDTRACKER_MODEL_BUNDLE_DIR": str(tmp_path / "models"),
         "HANDTRACKER_TERMINATION_LOG": str(termination),
         "HANDTRACKER_WORKERS": "1",
