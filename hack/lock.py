@@ -3,10 +3,10 @@
 `requirements/*.txt` name what each environment needs, pinned. `python -m hack.lock` turns
 them into `requirements/*.lock`: every package the environment installs (its whole
 closure, as pip resolves it), each with the sha256 of every wheel PyPI holds for that
-version for CPython 3.11 on Linux, so pip in hash-checking mode (`--require-hashes`) refuses a file it has no hash
-for. The versions of packages already locked are kept (they constrain the resolution),
-so a new pin moves only what it must. Only this command reaches the index; `--check`
-compares the locks with the pins offline.
+version for CPython 3.11 on Linux, so pip in hash-checking mode (`--require-hashes`)
+refuses a file it has no hash for. The versions of packages already locked are kept
+(they constrain the resolution), so a new pin moves only what it must. Only this
+command reaches the index; `--check` compares the locks with the pins offline.
 """
 
 from __future__ import annotations
