@@ -25,7 +25,7 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"hack.node", "hack.tools"}),
     frozenset({"hack.images"}),
     frozenset({"hack.bed"}),
-    frozenset({"hack.demo", "hack.hostcheck", "hack.chart", "hack.wheelhouse"}),
+    frozenset({"hack.demo", "hack.hostcheck", "hack.chart", "hack.wheelhouse", "hack.lock"}),
 )
 
 
