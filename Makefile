@@ -6,24 +6,26 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-REQS := requirements/workload.txt requirements/workload-nodeps.txt \
-        requirements/operator.txt requirements/dev.txt requirements/constraints.txt
-PIP_INSTALL := $(PY) -m pip install -q -c requirements/constraints.txt
+# Hash-checked installs from the locks `python -m hack.lock` writes (requirements/*.lock):
+# pip refuses any file whose sha256 the lock does not hold.
+LOCKS := requirements/build.lock requirements/dev.lock requirements/workload-nodeps.lock
+PIP_INSTALL := $(PY) -m pip install -q --require-hashes
 
 .PHONY: demo test test-fast lint bench serve operator cluster-up cluster-down \
         controlplane tools chart images system-deps venv clean
 
-$(VENV)/.installed: $(REQS)
+$(VENV)/.installed: $(LOCKS)
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
-	$(PIP_INSTALL) -r requirements/workload.txt -r requirements/operator.txt -r requirements/dev.txt
-	$(PIP_INSTALL) --no-deps -r requirements/workload-nodeps.txt
+	$(PIP_INSTALL) -r requirements/build.lock
+	$(PIP_INSTALL) -r requirements/dev.lock
+	$(PIP_INSTALL) --no-deps -r requirements/workload-nodeps.lock
 	touch $@
 
-# The project itself, editable, over the pinned requirements above (hence --no-deps): both
-# packages import from their folders, with pyproject.toml's version in their metadata.
+# The project itself, editable, over the locked requirements above (hence --no-deps, and no
+# build isolation: the locked setuptools builds it): both packages import from their
+# folders, with pyproject.toml's version in their metadata.
 $(VENV)/.project: pyproject.toml $(VENV)/.installed
-	$(PIP_INSTALL) --no-deps -e .
+	$(PY) -m pip install -q --no-deps --no-build-isolation -e .
 	touch $@
 
 ## The virtualenv, and the wheelhouse a fresh one installs the operator from without PyPI

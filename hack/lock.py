@@ -182,9 +182,6 @@ def write(folder: Path = REQUIREMENTS) -> None:
         path = folder / lock.name
         if path.is_file():
             constraints.update(pins(path.read_text()))
-    seed = folder / "constraints.txt"  # the full pin list the locks started from
-    if not constraints and seed.is_file():
-        constraints = pins(seed.read_text())
     cache: dict[tuple[str, str], list[str]] = {}
     for lock in LOCKS:
         resolved = _resolve(lock, constraints)

@@ -3,9 +3,8 @@ so that a fresh virtualenv installs the operator with `--no-index --find-links` 
 packaging test does, without reaching PyPI).
 
 It lives under ~/.cache/handtracker/wheelhouse/<key> (HANDTRACKER_WHEELHOUSE moves the
-parent), the key a hash of requirements/operator.txt, the constraints and pyproject.toml's
-build requirements: `make venv` fills it again only when one of them changes, and
-checkouts that pin differently keep their own.
+parent), the key a hash of the operator's and the build backend's locks: `make venv` fills
+it again only when one of them changes, and checkouts that pin differently keep their own.
 """
 
 from __future__ import annotations
@@ -15,26 +14,19 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import tomllib
 from pathlib import Path
 
 from hack.gobuild import cache_dir, locked
 
 ROOT = Path(__file__).resolve().parents[1]
-REQUIREMENTS = ROOT / "requirements" / "operator.txt"
-CONSTRAINTS = ROOT / "requirements" / "constraints.txt"
-
-
-def build_requires() -> list[str]:
-    with (ROOT / "pyproject.toml").open("rb") as file:
-        return tomllib.load(file)["build-system"]["requires"]
+# The operator's whole closure and the build backend, hash-checked as they are fetched.
+LOCKS = (ROOT / "requirements" / "operator.lock", ROOT / "requirements" / "build.lock")
 
 
 def key() -> str:
     digest = hashlib.sha256()
-    for data in (REQUIREMENTS.read_bytes(), CONSTRAINTS.read_bytes(),
-                 "\n".join(build_requires()).encode()):
-        digest.update(hashlib.sha256(data).digest())
+    for lock in LOCKS:
+        digest.update(hashlib.sha256(lock.read_bytes()).digest())
     return digest.hexdigest()[:16]
 
 
@@ -56,8 +48,8 @@ def fill() -> tuple[Path, bool]:
         tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=".filling-"))
         try:
             subprocess.run(
-                [sys.executable, "-m", "pip", "wheel", "-q", "--wheel-dir", tmp,
-                 "-c", CONSTRAINTS, "-r", REQUIREMENTS, *build_requires()],
+                [sys.executable, "-m", "pip", "wheel", "-q", "--require-hashes",
+                 "--wheel-dir", tmp, *(arg for lock in LOCKS for arg in ("-r", lock))],
                 check=True,
             )  # fmt: skip
             tmp.rename(target)

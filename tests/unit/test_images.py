@@ -50,7 +50,7 @@ def test_copy_sources_follow_the_dockerfile(context: Path) -> None:
 def test_the_real_dockerfiles_copy_what_the_build_hashes() -> None:
     sources = inputs.copy_sources((ROOT / "Dockerfile.workload").read_text())
     assert {"pyproject.toml", "workload/handtracker_workload",
-            "requirements/constraints.txt"} <= set(sources)
+            "requirements/workload.lock"} <= set(sources)
     files = inputs.context_files(ROOT, sources)
     assert Path("workload/handtracker_workload/__main__.py") in files
     assert Path("workload/handtracker_workload/static/app.js") in files

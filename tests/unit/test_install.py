@@ -120,11 +120,11 @@ def test_the_operator_extra_installs_without_pypi(wheels: Path, tmp_path: Path) 
     assert _run(python, "-c", probe, cwd=tmp_path).split() == [version.read(), "None"]
 
 
-def test_the_wheelhouse_is_keyed_by_the_pins(tmp_path: Path, monkeypatch) -> None:
+def test_the_wheelhouse_is_keyed_by_the_locks(tmp_path: Path, monkeypatch) -> None:
     before = wheelhouse.key()
-    changed = tmp_path / "operator.txt"
-    changed.write_text(wheelhouse.REQUIREMENTS.read_text() + "kopf-extra==1.0\n")
-    monkeypatch.setattr(wheelhouse, "REQUIREMENTS", changed)
+    changed = tmp_path / "operator.lock"
+    changed.write_text(wheelhouse.LOCKS[0].read_text() + "kopf-extra==1.0\n")
+    monkeypatch.setattr(wheelhouse, "LOCKS", (changed, *wheelhouse.LOCKS[1:]))
     assert wheelhouse.key() != before
     monkeypatch.setenv("HANDTRACKER_WHEELHOUSE", str(tmp_path / "wheels"))
     assert wheelhouse.path() == tmp_path / "wheels" / wheelhouse.key()

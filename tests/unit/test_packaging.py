@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from hack import lock
 from tests.support.repo import REPO_ROOT
 
 ROOT = REPO_ROOT
@@ -31,14 +32,14 @@ def _tool(name: str) -> str:
 
 
 def _requirement_files(dockerfile: Path) -> set[str]:
-    return set(re.findall(r"-r\s+\S*?(requirements/[\w.-]+\.txt)", dockerfile.read_text()))
+    return set(re.findall(r"-r\s+\S*?(requirements/[\w.-]+\.lock)", dockerfile.read_text()))
 
 
 def _makefile_requirements() -> set[str]:
     text = (ROOT / "Makefile").read_text()
-    block = re.search(r"^REQS\s*:=(.*?)(?:\n\n)", text, re.S | re.M)
-    assert block, "Makefile has no REQS list"
-    return set(re.findall(r"requirements/[\w.-]+\.txt", block.group(1)))
+    block = re.search(r"^LOCKS\s*:=(.*?)(?:\n)", text, re.M)
+    assert block, "Makefile has no LOCKS list"
+    return set(re.findall(r"requirements/[\w.-]+\.lock", block.group(1)))
 
 
 def _stages(dockerfile: Path) -> dict[str, str]:
@@ -63,7 +64,11 @@ def _copied(stage: str) -> list[str]:
 def test_the_image_gets_the_project_only_as_its_wheel(name: str) -> None:
     stages = _stages(ROOT / name)
     assert set(stages) == {"wheel", ""}, "a wheel stage, then the image"
-    assert "pip wheel --no-cache-dir --no-deps --wheel-dir /wheels ." in stages["wheel"]
+    # The build backend comes from its lock, not from an unchecked build isolation.
+    assert "pip install --no-cache-dir --require-hashes -r requirements/build.lock" \
+        in stages["wheel"]
+    assert "pip wheel --no-cache-dir --no-deps --no-build-isolation --wheel-dir /wheels ." \
+        in stages["wheel"]
     final = stages[""]
     assert all(src.startswith("requirements/") for src in _copied(final)), _copied(final)
     assert "COPY --from=wheel /wheels/ /tmp/wheels/" in final
@@ -75,12 +80,13 @@ def test_the_image_gets_the_project_only_as_its_wheel(name: str) -> None:
 @pytest.mark.parametrize("name", DOCKERFILES)
 def test_the_wheel_stage_copies_what_the_build_reads(name: str) -> None:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())
-    wanted = {"pyproject.toml", project["project"]["readme"],
+    wanted = {"pyproject.toml", project["project"]["readme"], "requirements/build.lock",
               *project["tool"]["setuptools"]["package-dir"].values()}
     assert set(_copied(_stages(ROOT / name)["wheel"])) == wanted
     ignore = (ROOT / ".dockerignore").read_text().split()
     for source in wanted:
-        assert {f"!{source}", f"!{source}/"} & set(ignore), f".dockerignore leaves out {source}"
+        let_in = {f"!{source}", f"!{source}/", f"!{source.split('/')[0]}/"}
+        assert let_in & set(ignore), f".dockerignore leaves out {source}"
 
 
 @pytest.mark.parametrize("name", DOCKERFILES)
@@ -97,7 +103,13 @@ def test_image_installs_only_what_ci_installs(name: str) -> None:
     assert used, f"{name} installs no requirements file"
     for req in used:
         assert (ROOT / req).is_file(), f"{name} installs missing {req}"
-    assert used <= _makefile_requirements(), f"{name} installs files CI does not: {used}"
+    # CI's virtualenv holds every package an image installs, at the same version.
+    installed_by_ci: dict[str, str] = {}
+    for req in _makefile_requirements():
+        installed_by_ci.update(lock.pins((ROOT / req).read_text()))
+    for req in used:
+        for package, version in lock.pins((ROOT / req).read_text()).items():
+            assert installed_by_ci.get(package) == version, f"{name}: {req} {package}"
 
 
 def test_requirements_are_pinned() -> None:
@@ -115,32 +127,16 @@ def test_ruff_is_clean() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def _pins(path: Path) -> dict[str, str]:
-    pins = {}
-    for line in path.read_text().splitlines():
-        line = line.split("#", 1)[0].strip()
-        if line:
-            name, version = line.split("==")
-            pins[re.sub(r"[-_.]+", "-", name).lower()] = version
-    return pins
-
-
-def test_constraints_agree_with_every_requirements_file() -> None:
-    constraints = _pins(ROOT / "requirements" / "constraints.txt")
-    for path in sorted((ROOT / "requirements").glob("*.txt")):
-        for name, version in _pins(path).items():
-            assert constraints.get(name) == version, f"{path.name}: {name}=={version}"
-
-
 @pytest.mark.parametrize("name", [*DOCKERFILES, "Makefile"])
-def test_every_pip_install_is_constrained(name: str) -> None:
+def test_every_pip_install_is_hash_checked(name: str) -> None:
+    """Every install is of a lock in hash-checking mode, or of the project itself (built
+    here from the checkout) without its dependencies."""
     text = (ROOT / name).read_text()
     installs = re.findall(r"pip install[^\n]*", text)
     assert installs, f"{name} installs nothing with pip"
     for install in installs:
-        if "--upgrade pip" in install:
-            continue
-        assert "-c requirements/constraints.txt" in install, install
+        project = "--no-deps" in install and ("-e ." in install or "handtracker-*.whl" in install)
+        assert project or "--require-hashes" in install, install
 
 
 def test_workload_image_build_step_makes_the_model_bundles(tmp_path: Path) -> None:
