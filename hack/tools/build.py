@@ -48,6 +48,9 @@ TOOLS: dict[str, GoTool] = {
         # Signs the images and attests their SBOMs with a local key (hack/supply/).
         GoTool("cosign", "github.com/sigstore/cosign/v3/cmd/cosign",
                "github.com/sigstore/cosign/v3", "sigs.k8s.io/release-utils/version.gitVersion"),
+        # Writes each image's SBOM (hack/supply/sbom.py).
+        GoTool("syft", "github.com/anchore/syft/cmd/syft", "github.com/anchore/syft",
+               "main.version"),
     )
 }
 
