@@ -7,13 +7,13 @@ api        the registry's HTTP API: manifests by tag or digest
 pins       a local image's place in the registry; the pins file {local ref: pinned ref}
 push       push unless held, then check the pin against the registry
 buildah    what the chain asks of buildah: image IDs, push, a mounted root filesystem
-sbom       the CycloneDX SBOM of a root filesystem (Python and Debian packages)
+sbom       syft's CycloneDX SBOM of a root filesystem (Python, Debian, Go packages)
 signing    cosign: the key pair, sign, verify, attest and read the SBOM, offline
 hosts      the hosts.toml a containerd pulls from the registry with
 chain      `publish(local_ref)` after a build; `trusted(local_ref)` before a use
 
-Needs root and buildah, and builds the pinned registry and cosign (hack/tools) on first
-use.
+Needs root and buildah, and builds the pinned registry, cosign and syft (hack/tools) on
+first use.
 """
 
 from .chain import Published, Trusted, publish, trusted

@@ -17,6 +17,7 @@ from . import chain, pins, registry, sbom
 from .buildah import BuildahError
 from .pins import PinError
 from .registry import RegistryError
+from .sbom import SbomError
 from .settings import default_supply
 from .signing import SignatureError
 
@@ -51,9 +52,10 @@ def _verify(refs: list[str]) -> int:
     with registry.running():
         for ref in refs:
             found = chain.trusted(ref, default_supply())
-            counts = {kind: len(sbom.versions(found.sbom, kind)) for kind in ("pypi", "deb")}
-            print(f"{found.pinned}  signature verified, SBOM: {counts['pypi']} Python and "
-                  f"{counts['deb']} Debian packages")
+            counts = {kind: len(sbom.versions(found.sbom, kind))
+                      for kind in ("pypi", "deb", "golang")}
+            print(f"{found.pinned}  signature verified, SBOM: {counts['pypi']} Python, "
+                  f"{counts['deb']} Debian and {counts['golang']} Go packages")
     return 0
 
 
@@ -72,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
             print(json.dumps(pins.load(), indent=2))
             return 0
         return (_publish if args.command == "publish" else _verify)(args.refs)
-    except (PinError, SignatureError, RegistryError, BuildahError) as err:
+    except (PinError, SignatureError, RegistryError, BuildahError, SbomError) as err:
         print(err, file=sys.stderr)
         return 1
 

@@ -38,7 +38,7 @@ def write_sbom(local_ref: str, supply: Supply) -> tuple[dict, Path]:
     """The SBOM of the local image, read from its root filesystem, and its file."""
     where = pins.target(local_ref, supply.registry)
     with buildah.mounted(local_ref) as root:
-        document = sbom.of_root(root, where.repository, where.tag, buildah.image_id(local_ref))
+        document = sbom.of_root(root, where.repository, where.tag)
     return _keep(document, local_ref, supply)
 
 
@@ -57,7 +57,7 @@ def publish(local_ref: str, supply: Supply | None = None) -> Published:
         signing.sign(pushed.pinned, keys)
     seconds["sign"] = time.monotonic() - started
     started = time.monotonic()
-    attested = _attested(pushed.pinned, keys, buildah.image_id(local_ref))
+    attested = _attested(pushed.pinned, keys)
     document, path = (_keep(attested, local_ref, supply) if attested
                       else write_sbom(local_ref, supply))
     seconds["sbom"] = time.monotonic() - started
@@ -76,13 +76,13 @@ def _verifies(pinned_ref: str, keys: signing.KeyPair) -> bool:
     return True
 
 
-def _attested(pinned_ref: str, keys: signing.KeyPair, image_id: str) -> dict | None:
-    """The image's attested SBOM, if one verifies and was made of this image."""
+def _attested(pinned_ref: str, keys: signing.KeyPair) -> dict | None:
+    """The image's SBOM, if one verifies: an attestation names the digest it was made
+    for, so it was made of this very image."""
     try:
-        found = signing.read_sbom(pinned_ref, keys)
+        return signing.read_sbom(pinned_ref, keys)
     except signing.SignatureError:
         return None
-    return found if sbom.image_id(found) == image_id else None
 
 
 def _keep(document: dict, local_ref: str, supply: Supply) -> tuple[dict, Path]:

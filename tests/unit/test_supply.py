@@ -1,6 +1,6 @@
 """hack/supply's pure parts: where an image goes in the registry, the pins file, the
-containerd hosts.toml, the registry's configuration, the SBOM of a made-up root
-filesystem and the predicate read back from cosign's output."""
+containerd hosts.toml, the registry's configuration, syft's command line, an SBOM's
+packages and the predicate read back from cosign's output."""
 
 from __future__ import annotations
 
@@ -97,69 +97,27 @@ def test_the_registry_serves_its_storage_on_its_address_only() -> None:
     assert REGISTRY_PORT == 5033
 
 
-def _write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
+def test_an_sboms_versions_are_read_by_purl_type() -> None:
+    bom = {"components": [
+        {"name": "flask", "version": "3.1.0", "purl": "pkg:pypi/flask@3.1.0"},
+        {"name": "base-files", "version": "12.4+deb12u15",
+         "purl": "pkg:deb/debian/base-files@12.4%2Bdeb12u15?arch=amd64"},
+        {"name": "github.com/spf13/cobra", "version": "v1.10.1",
+         "purl": "pkg:golang/github.com/spf13/cobra@v1.10.1"},
+        {"name": "/traefik", "type": "file"},
+    ]}
+    assert sbom.versions(bom, "pypi") == {"flask": "3.1.0"}
+    assert sbom.versions(bom, "deb") == {"base-files": "12.4+deb12u15"}
+    assert sbom.versions(bom, "golang") == {"github.com/spf13/cobra": "v1.10.1"}
 
 
-@pytest.fixture
-def rootfs(tmp_path: Path) -> Path:
-    """A root filesystem with two Python distributions in a venv, a vendored one that
-    is not installed, Debian packages (one removed) and an os-release."""
-    site = tmp_path / "opt/venv/lib/python3.11/site-packages"
-    _write(site / "Flask-3.1.0.dist-info/METADATA",
-           "Metadata-Version: 2.1\nName: Flask\nVersion: 3.1.0\n\nLong: text\n")
-    _write(site / "typing_extensions-4.16.0.dist-info/METADATA",
-           "Metadata-Version: 2.1\nName: typing_extensions\nVersion: 4.16.0\n")
-    _write(site / "setuptools/_vendor/jaraco.text-3.12.1.dist-info/METADATA",
-           "Name: jaraco.text\nVersion: 3.12.1\n")
-    _write(tmp_path / "var/lib/dpkg/status", "\n".join([
-        "Package: base-files", "Status: install ok installed", "Architecture: amd64",
-        "Version: 12.4+deb12u15", "Description: Debian base system",
-        " miscellaneous files", "",
-        "Package: adduser", "Status: install ok installed", "Architecture: all",
-        "Version: 3.134", "",
-        "Package: vim", "Status: deinstall ok config-files", "Architecture: amd64",
-        "Version: 2:9.0.1378-2", "",
-    ]))
-    _write(tmp_path / "etc/os-release", 'ID=debian\nVERSION_ID="12"\nNAME="Debian"\n')
-    return tmp_path
-
-
-def test_the_sbom_lists_python_and_debian_packages_by_purl(rootfs: Path) -> None:
-    doc = sbom.of_root(rootfs, "handtracker-workload", "dev", DIGEST)
-    assert [c["purl"] for c in doc["components"]] == [
-        "pkg:deb/debian/adduser@3.134?arch=all&distro=debian-12",
-        "pkg:deb/debian/base-files@12.4%2Bdeb12u15?arch=amd64&distro=debian-12",
-        "pkg:pypi/flask@3.1.0",
-        "pkg:pypi/typing-extensions@4.16.0",
-    ]
-    assert sbom.versions(doc, "pypi") == {"flask": "3.1.0", "typing-extensions": "4.16.0"}
-    assert sbom.versions(doc, "deb") == {"adduser": "3.134", "base-files": "12.4+deb12u15"}
-    assert all(c["bom-ref"] == c["purl"] and c["type"] == "library"
-               for c in doc["components"])
-
-
-def test_the_sbom_names_its_image_and_is_the_same_for_the_same_image(rootfs: Path) -> None:
-    doc = sbom.of_root(rootfs, "handtracker-workload", "dev", DIGEST)
-    assert (doc["bomFormat"], doc["specVersion"], doc["version"]) == ("CycloneDX", "1.6", 1)
-    assert doc["metadata"]["component"]["type"] == "container"
-    assert (doc["metadata"]["component"]["name"], doc["metadata"]["component"]["version"]) == (
-        "handtracker-workload", "dev")
-    assert doc == sbom.of_root(rootfs, "handtracker-workload", "dev", DIGEST)
-    assert doc["serialNumber"] != sbom.of_root(rootfs, "x", "y", OTHER)["serialNumber"]
-
-
-def test_a_root_without_packages_has_an_empty_sbom(tmp_path: Path) -> None:
-    assert sbom.of_root(tmp_path, "pause", "v1", DIGEST)["components"] == []
-
-
-@pytest.mark.parametrize(("name", "spelled"), [
-    ("Flask", "flask"), ("typing_extensions", "typing-extensions"),
-    ("zope.interface", "zope-interface"), ("A__b-.c", "a-b-c"),
-])
-def test_python_names_are_spelled_as_pep_503_does(name: str, spelled: str) -> None:
-    assert sbom.pypi_name(name) == spelled
+def test_syft_scans_the_root_offline_and_names_the_image() -> None:
+    args = sbom.argv(Path("/bin/syft"), Path("/mnt/root"), "handtracker-workload", "dev")
+    assert args[:3] == ["/bin/syft", "scan", "dir:/mnt/root"]
+    assert args[args.index("--base-path") + 1] == "/mnt/root"
+    assert args[args.index("--output") + 1] == "cyclonedx-json@1.6"
+    env = sbom.environment()
+    assert (env["SYFT_CHECK_FOR_APP_UPDATE"], env["SYFT_CACHE_DIR"]) == ("false", "")
 
 
 def _envelope(statement: dict) -> str:

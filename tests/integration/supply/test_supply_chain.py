@@ -118,7 +118,6 @@ def test_a_signed_image_verifies_and_its_sbom_lists_its_packages(
     assert re.fullmatch(r"\d+(\.\d+)+", python["pip"])
     assert debian["python3.11"].startswith("3.11.")
     assert "dpkg" in debian
-    assert sbom.image_id(trusted.sbom) == buildah.image_id(local)
 
 
 def test_an_unsigned_image_is_refused_naming_it(
