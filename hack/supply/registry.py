@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from hack import children
+from hack.gobuild import locked
 from hack.tools import ensure_tool
 
 from .settings import Registry, default_registry
@@ -109,7 +110,11 @@ def ensure_running(registry: Registry | None = None) -> subprocess.Popen | None:
     """The registry answering on its address: None when one already does (another
     process owns it), else the child started here, for `stop`."""
     registry = registry or default_registry()
-    return None if answers(registry) else start(registry)
+    if answers(registry):
+        return None
+    # Two starters at once (make images beside a test run): one starts, one finds it.
+    with locked(registry.root / "start.lock"):
+        return None if answers(registry) else start(registry)
 
 
 def stop(proc: subprocess.Popen | None) -> None:
