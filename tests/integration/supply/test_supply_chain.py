@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from hack.supply import api, buildah, chain, pins, push, registry, sbom, signing
+from hack.supply import api, buildah, chain, hosts, pins, push, registry, sbom, signing
 from hack.supply.pins import PinError
 from hack.supply.settings import Registry, Supply
 from hack.supply.signing import SignatureError
@@ -103,6 +103,18 @@ def test_an_image_pulled_by_its_pinned_digest_is_the_image_built(
     finally:
         subprocess.run(["buildah", *store, "rmi", "--all", "--force"], capture_output=True,
                        check=False)
+
+
+def test_containerd_resolves_the_pin_through_the_hosts_toml(
+        supply: Supply, images: tuple[str, str], tmp_path: Path) -> None:
+    """containerd's own resolver (ctr, no daemon needed) reads the hosts.toml the node
+    gets and fetches the pinned manifest over plain HTTP."""
+    pinned = chain.publish(images[0], supply).pinned
+    hosts.write_hosts(tmp_path / "certs.d", supply.registry)
+    fetched = subprocess.run(["ctr", "--address", str(tmp_path / "no-daemon.sock"), "content",
+                              "fetch-object", "--hosts-dir", str(tmp_path / "certs.d"), pinned],
+                             capture_output=True, check=True, timeout=60).stdout
+    assert f"sha256:{hashlib.sha256(fetched).hexdigest()}" == pins.split_pinned(pinned)[2]
 
 
 def test_a_signed_image_verifies_and_its_sbom_lists_its_packages(
