@@ -10,7 +10,6 @@ image uploads nothing.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import time
 import urllib.error
@@ -29,6 +28,8 @@ from .settings import Registry, default_registry
 START_TIMEOUT = 30.0
 # What every distribution registry answers on /v2/; anything else on the port is not one.
 API_HEADER = "Docker-Distribution-Api-Version"
+ENV = "/usr/bin/env"
+TRACES_EXPORTER = "OTEL_TRACES_EXPORTER"
 
 
 class RegistryError(RuntimeError):
@@ -62,14 +63,11 @@ def write_config(registry: Registry) -> Path:
 
 def argv(registry: Registry, binary: Path) -> list[str]:
     """The command line that serves `registry` (after write_config), for a process
-    started by whoever owns it: a child here, or a cluster's recorded process."""
-    return [str(binary), "serve", str(config_path(registry))]
-
-
-def environment() -> dict[str, str]:
+    started by whoever owns it: a child here, or a cluster's recorded process. env
+    execs the registry in its own place, so the PID is the registry's."""
     # distribution v3 exports OpenTelemetry traces to a collector on localhost by
     # default; there is none, and every request would try to reach it.
-    return {**os.environ, "OTEL_TRACES_EXPORTER": "none"}
+    return [ENV, f"{TRACES_EXPORTER}=none", str(binary), "serve", str(config_path(registry))]
 
 
 def answers(registry: Registry, timeout: float = 1.0) -> bool:
@@ -94,7 +92,7 @@ def start(registry: Registry) -> subprocess.Popen:
     log_path = registry.root / "registry.log"
     with open(log_path, "ab") as log:
         proc = children.start(argv(registry, binary), stdout=log, stderr=subprocess.STDOUT,
-                              stdin=subprocess.DEVNULL, env=environment())
+                              stdin=subprocess.DEVNULL)
     deadline = time.monotonic() + START_TIMEOUT
     while not answers(registry):
         if proc.poll() is not None or time.monotonic() > deadline:

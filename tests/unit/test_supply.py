@@ -92,8 +92,8 @@ def test_the_registry_serves_its_storage_on_its_address_only() -> None:
     assert config["http"] == {"addr": "127.0.0.1:5033"}
     assert config["storage"]["filesystem"] == {"rootdirectory": "/cache/registry"}
     assert registry.argv(REG, Path("/bin/registry")) == [
-        "/bin/registry", "serve", "/cache/registry/config.json"]
-    assert registry.environment()["OTEL_TRACES_EXPORTER"] == "none"
+        "/usr/bin/env", "OTEL_TRACES_EXPORTER=none", "/bin/registry", "serve",
+        "/cache/registry/config.json"]
     assert REGISTRY_PORT == 5033
 
 
