@@ -1,4 +1,5 @@
-"""Pinned Go tools for the packaging and monitoring tests (helm, promtool) and CRDs of
+"""Pinned Go tools for the packaging and monitoring tests (helm, promtool), the bed
+(Traefik), the images' supply chain (the OCI registry, cosign, syft) and CRDs of
 other projects (Gateway API, prometheus-operator), each from a Go module pinned under
 `hack/tools/go/<name>/`, cached apart from the control plane's binaries.
 

@@ -41,6 +41,16 @@ TOOLS: dict[str, GoTool] = {
         GoTool("traefik", "github.com/traefik/traefik/v3/cmd/traefik",
                "github.com/traefik/traefik/v3", "github.com/traefik/traefik/v3/pkg/version.Version",
                version_prefix=""),
+        # The bed's image registry on loopback (hack/supply/registry.py).
+        GoTool("registry", "github.com/distribution/distribution/v3/cmd/registry",
+               "github.com/distribution/distribution/v3",
+               "github.com/distribution/distribution/v3/version.version"),
+        # Signs the images and attests their SBOMs with a local key (hack/supply/).
+        GoTool("cosign", "github.com/sigstore/cosign/v3/cmd/cosign",
+               "github.com/sigstore/cosign/v3", "sigs.k8s.io/release-utils/version.gitVersion"),
+        # Writes each image's SBOM (hack/supply/sbom.py).
+        GoTool("syft", "github.com/anchore/syft/cmd/syft", "github.com/anchore/syft",
+               "main.version"),
     )
 }
 

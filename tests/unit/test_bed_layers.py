@@ -23,6 +23,7 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"hack", "hack.gobuild", "hack.children", "hack.version"}),
     frozenset({"hack.controlplane"}),
     frozenset({"hack.node", "hack.tools"}),
+    frozenset({"hack.supply"}),
     frozenset({"hack.images"}),
     frozenset({"hack.bed"}),
     frozenset({"hack.demo", "hack.hostcheck", "hack.chart", "hack.wheelhouse", "hack.lock"}),

@@ -26,6 +26,13 @@ def test_helm_and_promtool_are_pinned_to_their_releases() -> None:
         GO_DIR / "promtool" / "go.mod").read_text()
 
 
+def test_the_registry_cosign_and_syft_are_pinned_to_their_releases() -> None:
+    assert "github.com/distribution/distribution/v3 v3.1.2" in (
+        GO_DIR / "registry" / "go.mod").read_text()
+    assert "github.com/sigstore/cosign/v3 v3.1.3" in (GO_DIR / "cosign" / "go.mod").read_text()
+    assert "github.com/anchore/syft v1.57.2" in (GO_DIR / "syft" / "go.mod").read_text()
+
+
 def test_the_cache_entry_follows_the_pins_and_go() -> None:
     assert tool_hash("helm", "go1.26.8") != tool_hash("helm", "go1.27.0")
     assert tool_hash("helm", "go1.26.8") != tool_hash("promtool", "go1.26.8")

@@ -1,0 +1,1 @@
+"""The images' supply chain against the real registry, cosign and buildah."""
