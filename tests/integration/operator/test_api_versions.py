@@ -123,6 +123,11 @@ def skubectl(second_cluster: controlplane.Cluster) -> Iterator[Kubectl]:
     kubectl("patch", "crd", CRD_NAME, "--subresource=status", "--type=merge",
             "-p", json.dumps({"status": {"storedVersions": [identity.VERSION]}}))
     install(kubectl, yaml.safe_load(CRD.read_text()))
+    # kubectl caches discovery: a test's `kubectl get ht` must not look for a v1 that is
+    # gone (api-resources reads discovery afresh and caches it).
+    eventually(lambda: kubectl("api-resources", f"--api-group={identity.GROUP}", "-o", "wide")
+               .count(f"{identity.GROUP}/{identity.VERSION}") == 1, timeout=30,
+               message="discovery without the test's versions")
 
 
 @pytest.fixture
