@@ -1,15 +1,20 @@
 """migration.migrate against the in-memory Kubernetes of the reconciler tests, extended
-with a CRD and with the version each object is encoded at in storage."""
+with a CRD and with the version each object is encoded at in storage; and the runtime's
+loop around it (reported, retried, looked at again when the CRD changes)."""
 
 from __future__ import annotations
 
+import asyncio
 import copy
+import logging
 from collections.abc import Mapping
 from typing import Any
 
 import pytest
-from handtracker_operator import identity, migration, storedversions
-from handtracker_operator.errors import Conflict, NotFound
+from handtracker_operator import identity, migration, runtime, storedversions
+from handtracker_operator.errors import ApiError, Conflict, NotFound
+from handtracker_operator.metrics import STORAGE_STATES, Metrics
+from handtracker_operator.settings import OperatorConfig
 from handtracker_operator.store import Store
 
 from tests.unit.operator.test_reconciler import FakeKube
@@ -157,3 +162,56 @@ def test_nothing_is_written_unless_the_decision_is_to_migrate(
     assert outcome.decision.action == action and outcome.rewritten == 0
     assert kube.writes == []
     assert kube.crd_body["status"]["storedVersions"] == stored
+
+
+def test_the_runtime_reports_retries_and_looks_again_when_the_crd_changes(
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    monkeypatch.setattr(runtime.kube, "load_client", lambda: None)
+    monkeypatch.setattr(runtime, "MIGRATION_RETRY_SECONDS", (0.01, 0.05))
+    metrics = Metrics()
+    rt = runtime.Runtime(OperatorConfig(), metrics, logging.getLogger("test"))
+    kube = MigratingKube(["v1alpha1", "v1beta1"])
+    failures = [ApiError(503, "Service Unavailable")]
+    real_crd = kube.crd
+
+    def crd(name: str) -> dict[str, Any]:
+        if failures:
+            raise failures.pop()
+        return real_crd(name)
+
+    kube.crd = crd  # type: ignore[method-assign]
+    rt.client = kube  # type: ignore[assignment]
+
+    def state() -> str:
+        return next(s for s in STORAGE_STATES
+                    if metrics.storage_migration.labels(s)._value.get() == 1)
+
+    async def until(check: Any) -> None:
+        for _ in range(200):
+            if check():
+                return
+            await asyncio.sleep(0.01)
+        raise AssertionError("not reached")
+
+    async def scenario() -> None:
+        task = asyncio.create_task(rt._migrate_storage())
+        await asyncio.sleep(0.05)
+        assert kube.writes == []  # a standby migrates nothing
+        rt.active.set()
+        await until(lambda: kube.crd_body["status"]["storedVersions"] == ["v1beta1"])
+        assert state() == storedversions.CURRENT
+        # A newer release's version shows up: reported when the CRD changes, no restart.
+        kube.crd_body["status"]["storedVersions"] = ["v1beta1", "v1"]
+        rt.on_crd("MODIFIED", migration.CRD_NAME, kube.crd_body)
+        await until(lambda: state() == storedversions.UNKNOWN_VERSION)
+        assert not task.done()  # the operator carries on
+        task.cancel()
+
+    with caplog.at_level(logging.INFO):
+        asyncio.run(scenario())
+    messages = [r.getMessage() for r in caplog.records]
+    assert any(m.startswith("Failed to migrate the stored HandTrackers to v1beta1, retrying")
+               for m in messages)
+    assert any(m.startswith("Migrated 3 HandTracker(s) to v1beta1") for m in messages)
+    assert any("lists storedVersions v1," in r.getMessage() and r.levelno == logging.ERROR
+               for r in caplog.records)
