@@ -37,8 +37,9 @@ def load_client() -> kubernetes.client.ApiClient:
 
 
 class Kube:
-    """Writes, and the lists that fill the store; every request passes the rate limit
-    and is counted by verb and status code."""
+    """Writes, the lists that fill the store, and the few reads of peering and of the
+    storage migration; every request passes the rate limit and is counted by verb and
+    status code."""
 
     def __init__(self, client: kubernetes.client.ApiClient, limiter: TokenBucket,
                  count: Callable[[str, str], None] = lambda verb, code: None) -> None:
@@ -47,7 +48,7 @@ class Kube:
         self._count = count
         self._instance = socket.gethostname()
 
-    # -- reads: only lists, to fill the store (store.py) ----------------------------------
+    # -- reads: lists to fill the store (store.py); peering; the storage migration -------
     def list_kind(self, kind: str, namespaces: Iterable[str] | None,
                   selector: str = "") -> tuple[list[dict[str, Any]], int | None]:
         """Every object of `kind` in the namespaces (None: the whole cluster), in pages
@@ -75,8 +76,8 @@ class Kube:
         return items, (min(versions) if len(versions) == len(paths) else None)
 
     def peering(self, name: str, namespace: str | None) -> dict[str, Any] | None:
-        """kopf's peering object (None if it does not exist yet); the one read that is
-        not from the store, since kopf's keep-alives in it are its whole point."""
+        """kopf's peering object (None if it does not exist yet), read afresh: kopf's
+        keep-alives in it are its whole point."""
         try:
             return self._call("GET", _peering_path(namespace, name))
         except NotFound:
