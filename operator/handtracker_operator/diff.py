@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from . import quantity
+from . import identity, quantity
 
 HASH_ANNOTATION = "handtracking.dev/desired-hash"
 # Which operator instance applied a child last. Written beside the hash but part of
@@ -60,9 +60,11 @@ def plan(
         name = want["metadata"]["name"]
         if live is None:
             actions.append(Action("create", slot, kind, name, stamped, drift=settled))
-        elif _hash_of(live) != _hash_of(stamped):
+            continue
+        same = _owned_as_live(want, live)
+        if _hash_of(live) != _hash_of(stamp(same)):
             actions.append(Action("update", slot, kind, name, stamped))
-        elif not matches(_content(want), live):
+        elif not matches(_content(same), live):
             actions.append(Action("update", slot, kind, name, stamped, drift=True))
     return actions
 
@@ -104,6 +106,24 @@ def owns_replicas(live: Mapping[str, Any] | None, manager: str) -> bool:
         if entry.get("manager") == manager and entry.get("operation") == "Apply":
             return "f:replicas" in ((entry.get("fieldsV1") or {}).get("f:spec") or {})
     return False
+
+
+def _owned_as_live(want: Mapping[str, Any], live: Mapping[str, Any]) -> Mapping[str, Any]:
+    """`want` with its owner named at the API version the live child's ownerReference
+    uses, when that is an older version the CRD still serves: the reference means the
+    same owner (by uid), so a child written before the version changed is not rewritten
+    for that alone; the next write for another reason names the current version."""
+    old = {f"{identity.GROUP}/{v}" for v in identity.OLDER_VERSIONS}
+    live_refs = {r.get("uid"): r.get("apiVersion")
+                 for r in (live.get("metadata") or {}).get("ownerReferences") or ()}
+    refs = want["metadata"].get("ownerReferences") or ()
+    if not any(live_refs.get(r["uid"]) in old for r in refs):
+        return want
+    same = copy.deepcopy(dict(want))
+    for ref in same["metadata"]["ownerReferences"]:
+        if live_refs.get(ref["uid"]) in old:
+            ref["apiVersion"] = live_refs[ref["uid"]]
+    return same
 
 
 def _content(manifest: Mapping[str, Any]) -> dict[str, Any]:

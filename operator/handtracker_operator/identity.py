@@ -12,7 +12,11 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 GROUP = "handtracking.dev"
-VERSION = "v1alpha1"
+# The version the operator reads and writes, and the CRD's storage version.
+VERSION = "v1beta1"
+# Older versions the CRD still serves (deprecated), with the same schema: objects stored
+# at one of them are rewritten at VERSION at start-up (migration.py).
+OLDER_VERSIONS = ("v1alpha1",)
 PLURAL = "handtrackers"
 KIND = "HandTracker"
 API_VERSION = f"{GROUP}/{VERSION}"

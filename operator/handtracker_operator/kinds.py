@@ -65,6 +65,8 @@ class Kind:
     namespaced: bool = True
     # (subresource, its verbs)
     subresources: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    # The subresources' rules allow only the objects of these names (all when empty).
+    subresource_names: tuple[str, ...] = ()
 
     @property
     def api_prefix(self) -> str:
@@ -158,7 +160,9 @@ CHILDREN = (
 )
 # The kinds of the children, each once, in apply order.
 CHILD_KINDS = tuple(dict.fromkeys(child.kind for child in CHILDREN))
-HANDTRACKER = Kind(identity.KIND, identity.GROUP, identity.VERSION, identity.PLURAL, READ,
+# update: the storage migration writes every HandTracker back as read (migration.py).
+HANDTRACKER = Kind(identity.KIND, identity.GROUP, identity.VERSION, identity.PLURAL,
+                   (*READ, "update"),
                    subresources=(("status", ("get", "patch")),
                                  # blockOwnerDeletion on children, where the
                                  # OwnerReferencesPermissionEnforcement plugin is on
@@ -167,9 +171,11 @@ HANDTRACKER = Kind(identity.KIND, identity.GROUP, identity.VERSION, identity.PLU
 # route's URL).
 POD = Kind("Pod", "", "v1", "pods", READ)
 GATEWAY = Kind("Gateway", "gateway.networking.k8s.io", "v1", "gateways", READ, optional=True)
-# kopf discovers and watches the CRDs it serves; the operator follows the optional ones.
+# kopf discovers and watches the CRDs it serves; the operator follows the optional ones,
+# and sets the storedVersions of its own once it has migrated them (migration.py).
 CRD = Kind("CustomResourceDefinition", "apiextensions.k8s.io", "v1", "customresourcedefinitions",
-           READ, namespaced=False)
+           READ, namespaced=False, subresources=(("status", ("patch",)),),
+           subresource_names=(f"{identity.PLURAL}.{identity.GROUP}",))
 OTHERS = (
     HANDTRACKER,
     POD,
@@ -218,6 +224,8 @@ def rbac_rules() -> list[dict[str, list[str]]]:
         rules.append({"apiGroups": [kind.group], "resources": [kind.plural],
                       "verbs": sorted(kind.verbs)})
         for sub, verbs in kind.subresources:
+            names = {"resourceNames": list(kind.subresource_names)} if (
+                kind.subresource_names) else {}
             rules.append({"apiGroups": [kind.group], "resources": [f"{kind.plural}/{sub}"],
-                          "verbs": sorted(verbs)})
+                          **names, "verbs": sorted(verbs)})
     return rules

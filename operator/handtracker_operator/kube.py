@@ -37,8 +37,9 @@ def load_client() -> kubernetes.client.ApiClient:
 
 
 class Kube:
-    """Writes, and the lists that fill the store; every request passes the rate limit
-    and is counted by verb and status code."""
+    """Writes, the lists that fill the store, and the few reads of peering and of the
+    storage migration; every request passes the rate limit and is counted by verb and
+    status code."""
 
     def __init__(self, client: kubernetes.client.ApiClient, limiter: TokenBucket,
                  count: Callable[[str, str], None] = lambda verb, code: None) -> None:
@@ -47,7 +48,7 @@ class Kube:
         self._count = count
         self._instance = socket.gethostname()
 
-    # -- reads: only lists, to fill the store (store.py) ----------------------------------
+    # -- reads: lists to fill the store (store.py); peering; the storage migration -------
     def list_kind(self, kind: str, namespaces: Iterable[str] | None,
                   selector: str = "") -> tuple[list[dict[str, Any]], int | None]:
         """Every object of `kind` in the namespaces (None: the whole cluster), in pages
@@ -75,14 +76,38 @@ class Kube:
         return items, (min(versions) if len(versions) == len(paths) else None)
 
     def peering(self, name: str, namespace: str | None) -> dict[str, Any] | None:
-        """kopf's peering object (None if it does not exist yet); the one read that is
-        not from the store, since kopf's keep-alives in it are its whole point."""
+        """kopf's peering object (None if it does not exist yet), read afresh: kopf's
+        keep-alives in it are its whole point."""
         try:
             return self._call("GET", _peering_path(namespace, name))
         except NotFound:
             return None
 
+    def crd(self, name: str) -> dict[str, Any]:
+        """A CustomResourceDefinition as it is now (the storage migration's, not kopf's)."""
+        return self._call("GET", _cluster_path("CustomResourceDefinition", name))
+
+    def get(self, kind: str, namespace: str, name: str) -> dict[str, Any]:
+        """One object afresh: the storage migration re-reads one whose write conflicted."""
+        return self._call("GET", _path(kind, namespace, name))
+
     # -- writes ------------------------------------------------------------------------
+    def replace(self, kind: str, obj: Mapping[str, Any]) -> dict[str, Any]:
+        """PUT of the object as read, with its resourceVersion (Conflict if it changed
+        since): the API server writes it again, at the CRD's storage version."""
+        meta = obj["metadata"]
+        return self._call("PUT", _path(kind, meta["namespace"], meta["name"]), body=obj,
+                          query=[("fieldManager", identity.MANAGER)])
+
+    def set_stored_versions(self, name: str, versions: list[str],
+                            resource_version: str) -> None:
+        """Sets a CRD's status.storedVersions, only if the CRD is still at
+        `resource_version` (Conflict otherwise)."""
+        body = {"metadata": {"resourceVersion": resource_version},
+                "status": {"storedVersions": versions}}
+        self._call("PATCH", _cluster_path("CustomResourceDefinition", name) + "/status",
+                   body=body, content_type="application/merge-patch+json")
+
     def create_peering(self, name: str, namespace: str | None) -> None:
         """Creates kopf's peering object if it is missing (kopf only patches it)."""
         kind = "KopfPeering" if namespace else "ClusterKopfPeering"
@@ -192,6 +217,11 @@ def _path(kind: str, namespace: str, name: str | None = None) -> str:
     found = BY_NAME[kind]
     path = f"{found.api_prefix}/namespaces/{namespace}/{found.plural}"
     return f"{path}/{name}" if name else path
+
+
+def _cluster_path(kind: str, name: str) -> str:
+    found = BY_NAME[kind]
+    return f"{found.api_prefix}/{found.plural}/{name}"
 
 
 def _peering_path(namespace: str | None, name: str | None = None) -> str:

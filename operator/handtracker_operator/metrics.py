@@ -9,6 +9,14 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from . import storedversions
+
+# The states of handtracker_operator_storage_migration: storedversions.py's outcomes once
+# acted on (a migration done is CURRENT), and an attempt that failed.
+FAILED = "failed"
+STORAGE_STATES = (storedversions.CURRENT, storedversions.PARTIAL_SCOPE,
+                  storedversions.UNKNOWN_VERSION, storedversions.OUTDATED_CRD, FAILED)
+
 
 @dataclass(frozen=True)
 class Metrics:
@@ -44,6 +52,11 @@ class Metrics:
             "handtracker_operator_active",
             "1 on the replica that reconciles, 0 on a standby (HA peering).",
             registry=self.registry))
+        set_(self, "storage_migration", Gauge(
+            "handtracker_operator_storage_migration",
+            "1 for the state of the HandTracker CRD's storage migration, 0 for the others: "
+            "current, partial_scope, unknown_version, outdated_crd or failed.",
+            ["state"], registry=self.registry))
         set_(self, "drift", Counter(
             "handtracker_operator_drift_corrections", "Children restored after outside changes.",
             ["kind"], registry=self.registry))
@@ -52,6 +65,10 @@ class Metrics:
         """The work queue's hook: a key left the queue after `waited` seconds."""
         self.queue_depth.set(depth)
         self.queue_wait.observe(waited)
+
+    def storage_state(self, state: str) -> None:
+        for known in STORAGE_STATES:
+            self.storage_migration.labels(known).set(1 if known == state else 0)
 
     def api_request(self, verb: str, code: str) -> None:
         self.api_requests.labels(verb, code).inc()

@@ -19,10 +19,10 @@ from typing import Any, TypeVar
 
 import prometheus_client
 
-from . import gateway, identity, kinds, kube, spec
+from . import gateway, identity, kinds, kube, migration, spec, storedversions
 from .errors import InvalidSpec, NotFound
 from .leadership import POLL_SECONDS, Leadership
-from .metrics import Metrics
+from .metrics import FAILED, Metrics
 from .ratelimit import TokenBucket
 from .reconcile import Reconciler
 from .settings import OperatorConfig
@@ -40,6 +40,9 @@ FILL_RETRY_SECONDS = 2.0
 # A watch's fresh listing arrives as a burst of events; the resync it calls for waits this
 # long after the first of them.
 RELIST_SETTLE_SECONDS = 2.0
+# A storage migration that failed (API errors, objects that kept changing) is tried again
+# after this long, doubling up to the maximum.
+MIGRATION_RETRY_SECONDS = (10.0, 300.0)
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 Key = tuple[str, str]
@@ -60,6 +63,8 @@ class Runtime:
         self.queue = WorkQueue(on_start=metrics.queue_started)
         self.active = asyncio.Event()
         self.relisted = asyncio.Event()
+        self.crd_changed = asyncio.Event()  # our own CRD: its storedVersions to look at
+        self.crd_changed.set()
         self.leadership: Leadership | None = None
         self.tasks: list[asyncio.Task[None]] = []
 
@@ -76,6 +81,7 @@ class Runtime:
         run_workers(self.queue, config.concurrency,
                     lambda key: self.reconciler.run(*key).verdict())
         self.tasks.append(asyncio.create_task(self._resync()))
+        self.tasks.append(asyncio.create_task(self._migrate_storage()))
         if not config.peering:
             await self._activate()
             self._set_active(True)
@@ -132,6 +138,8 @@ class Runtime:
     def on_crd(self, type_: str | None, name: str, body: Mapping[str, Any]) -> None:
         """An optional integration's CRD installed or removed: the HandTrackers that want
         it get their child, or a condition saying it is missing."""
+        if name == migration.CRD_NAME:
+            self.crd_changed.set()
         kind = OPTIONAL_CRDS.get(name)
         if kind is None:
             return
@@ -191,6 +199,7 @@ class Runtime:
         """Applies the leadership decisions in order."""
         while True:
             if await changes.get():
+                self.crd_changed.set()  # this replica's CRD watch was paused
                 await self._activate()
                 self._set_active(True)
             else:
@@ -236,6 +245,48 @@ class Runtime:
             if touched:
                 self.logger.info("Resync found %d HandTracker(s) whose objects the watches "
                                  "had missed", len(touched))
+
+
+    async def _migrate_storage(self) -> None:
+        """On the active replica: HandTrackers still stored at an older version are
+        rewritten and dropped from the CRD's storedVersions (migration.py), at start-up,
+        on taking over, and whenever the CRD changes. A standby writes nothing (and the
+        steps are idempotent, should two replicas overlap). Whatever happens is logged
+        and shown by handtracker_operator_storage_migration; a failure is retried with
+        back-off and never stops the operator, which serves every version it knows."""
+        first, most = MIGRATION_RETRY_SECONDS
+        delay, reported = first, ""
+        while True:
+            await self.active.wait()
+            self.crd_changed.clear()
+            try:
+                outcome = await in_daemon_thread(migration.migrate, self.client,
+                                                 self.config.namespaces)
+            except Exception as exc:
+                self.metrics.storage_state(FAILED)
+                self.logger.warning("Failed to migrate the stored HandTrackers to %s, "
+                                    "retrying in %.0f s: %s", identity.VERSION, delay, exc)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, most)
+                continue
+            delay = first
+            decision = outcome.decision
+            if decision.action == storedversions.MIGRATE:
+                self.metrics.storage_state(storedversions.CURRENT)
+                self.logger.info("Migrated %d HandTracker(s) to %s and set storedVersions "
+                                 "of %s to [%s] (was [%s])", outcome.rewritten,
+                                 identity.VERSION, migration.CRD_NAME, identity.VERSION,
+                                 ", ".join(decision.stored))
+                reported = ""
+            else:
+                self.metrics.storage_state(decision.action)
+                if decision.message != reported:  # once, not at every change of the CRD
+                    level = (logging.ERROR if decision.refused else logging.WARNING
+                             if decision.action == storedversions.PARTIAL_SCOPE
+                             else logging.INFO)
+                    self.logger.log(level, "Storage: %s", decision.message)
+                reported = decision.message
+            await self.crd_changed.wait()
 
 
 def serves_v1(crd: Mapping[str, Any]) -> bool:

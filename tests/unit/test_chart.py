@@ -106,7 +106,7 @@ def test_watch_namespaces_get_roles_and_a_cluster_role_for_discovery_only(helm: 
                                  "clusterkopfpeerings"}
     cluster_role = next(d for d in docs if d["kind"] == "ClusterRole")
     assert {r for rule in cluster_role["rules"] for r in rule["resources"]} == {
-        "customresourcedefinitions", "namespaces"}
+        "customresourcedefinitions", "customresourcedefinitions/status", "namespaces"}
     deployment = next(d for d in docs if d["kind"] == "Deployment")
     args = deployment["spec"]["template"]["spec"]["containers"][0]["args"]
     assert "--namespace=team-a" in args and "--namespace=team-b" in args

@@ -191,8 +191,17 @@ def test_install_manifests_apply(kubectl, crd) -> None:
             ("patch", "handtrackers", "--subresource=status"), ("create", "events"),
             ("delete", "ingresses.networking.k8s.io"), ("list", "pods"),
             ("patch", "horizontalpodautoscalers.autoscaling"),
+            # The storage migration: every HandTracker written back, its CRD's storedVersions.
+            ("update", "handtrackers"),
+            ("get", "customresourcedefinitions.apiextensions.k8s.io/"
+                    "handtrackers.handtracking.dev"),
+            ("patch", "customresourcedefinitions.apiextensions.k8s.io/"
+                      "handtrackers.handtracking.dev", "--subresource=status"),
         ]:
             assert kubectl("auth", "can-i", verb, resource, *sub, "--as", sa).strip() == "yes"
+        with pytest.raises(KubectlError):  # no other CRD's status
+            kubectl("auth", "can-i", "patch", "customresourcedefinitions.apiextensions.k8s.io/"
+                    "httproutes.gateway.networking.k8s.io", "--subresource=status", "--as", sa)
         with pytest.raises(KubectlError):
             kubectl("auth", "can-i", "get", "secrets", "--as", sa)
         with pytest.raises(KubectlError):

@@ -6,15 +6,17 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from handtracker_operator import spec
+from handtracker_operator import identity, spec
 
 CRD = Path(__file__).resolve().parents[3] / "crds" / "handtrackers.yaml"
 
 
+def versions() -> dict[str, dict[str, Any]]:
+    return {v["name"]: v for v in yaml.safe_load(CRD.read_text())["spec"]["versions"]}
+
+
 def schema() -> dict[str, Any]:
-    crd = yaml.safe_load(CRD.read_text())
-    (version,) = crd["spec"]["versions"]
-    return version["schema"]["openAPIV3Schema"]
+    return versions()[identity.VERSION]["schema"]["openAPIV3Schema"]
 
 
 def apply_defaults(node: dict[str, Any], value: Any) -> Any:
@@ -60,9 +62,29 @@ def test_partial_objects_are_defaulted_field_by_field() -> None:
 
 
 def test_kubectl_get_shows_the_columns_in_order_and_wide_adds_four() -> None:
-    crd = yaml.safe_load(CRD.read_text())
-    columns = crd["spec"]["versions"][0]["additionalPrinterColumns"]
+    columns = versions()[identity.VERSION]["additionalPrinterColumns"]
     assert [c["name"] for c in columns if not c.get("priority")] == [
         "Ready", "Reason", "Replicas", "URL", "Model", "Canary", "Age"]
     assert [c["name"] for c in columns if c.get("priority")] == [
         "Image", "Revision", "Min", "Max"]
+
+
+def test_the_operator_s_version_is_stored_and_the_older_ones_are_served_deprecated() -> None:
+    found = versions()
+    assert list(found) == [identity.VERSION, *identity.OLDER_VERSIONS]
+    assert [v["name"] for v in found.values() if v["storage"]] == [identity.VERSION]
+    assert all(v["served"] for v in found.values())
+    assert not found[identity.VERSION].get("deprecated")
+    for old in identity.OLDER_VERSIONS:
+        assert found[old]["deprecated"] is True
+        assert f"{identity.GROUP}/{identity.VERSION}" in found[old]["deprecationWarning"]
+
+
+def test_every_version_has_the_same_schema_columns_and_subresources() -> None:
+    # Conversion strategy None changes only apiVersion: anything else must not differ.
+    crd = yaml.safe_load(CRD.read_text())
+    assert crd["spec"]["conversion"] == {"strategy": "None"}
+    current, *older = versions().values()
+    for version in older:
+        for part in ("schema", "additionalPrinterColumns", "subresources"):
+            assert version[part] == current[part], part

@@ -118,3 +118,28 @@ def test_who_owns_a_deployments_replicas_is_read_from_managed_fields() -> None:
     assert diff.owns_replicas(mine, "handtracker-operator")
     assert not diff.owns_replicas(handed_over, "handtracker-operator")
     assert not diff.owns_replicas(None, "handtracker-operator")
+
+
+def test_children_owned_at_an_older_served_version_are_not_rewritten_for_it() -> None:
+    # Children written while the operator named its owner at v1alpha1.
+    old = desired()
+    for manifest in filter(None, old.values()):
+        manifest["metadata"]["ownerReferences"][0]["apiVersion"] = "handtracking.dev/v1alpha1"
+    live = as_live(old)
+    assert diff.plan(desired(), live, kinds.KIND_OF, settled=True) == []
+
+    live["Service"]["spec"]["type"] = "NodePort"  # a hand edit is still drift
+    actions = diff.plan(desired(), live, kinds.KIND_OF, settled=True)
+    assert [(a.verb, a.kind, a.drift) for a in actions] == [("update", "Service", True)]
+
+    # A write for another reason names the owner at the current version.
+    (update,) = diff.plan(desired(replicas=5), as_live(old), kinds.KIND_OF)
+    assert update.manifest["metadata"]["ownerReferences"][0]["apiVersion"] == (
+        identity.API_VERSION)
+
+
+def test_an_owner_at_an_unknown_version_is_a_difference() -> None:
+    old = desired()
+    old["Service"]["metadata"]["ownerReferences"][0]["apiVersion"] = "handtracking.dev/v9"
+    actions = diff.plan(desired(), as_live(old), kinds.KIND_OF)
+    assert [(a.verb, a.kind) for a in actions] == [("update", "Service")]

@@ -23,6 +23,15 @@ def test_deploy_grants_exactly_what_the_kinds_registry_needs() -> None:
 def test_every_child_is_read_watched_and_written_and_no_secret_is_granted() -> None:
     needed = grants(kinds.rbac_rules())
     for kind in kinds.CHILD_KINDS:
-        assert {verb for group, resource, verb in needed if resource == kind.plural} == set(
+        assert {verb for group, resource, verb, _ in needed if resource == kind.plural} == set(
             kinds.CHILD)
-    assert not {resource for _, resource, _ in needed} & {"secrets", "*"}
+    assert not {resource for _, resource, _, _ in needed} & {"secrets", "*"}
+
+
+def test_crd_status_is_writable_only_for_the_handtracker_crd() -> None:
+    needed = grants(kinds.rbac_rules())
+    assert {(verb, name) for _, resource, verb, name in needed
+            if resource == "customresourcedefinitions/status"} == {
+        ("patch", "handtrackers.handtracking.dev")}
+    assert {verb for group, _, verb, name in needed
+            if group == "apiextensions.k8s.io" and name == "*"} == set(kinds.READ)
