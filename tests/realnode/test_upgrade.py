@@ -12,6 +12,9 @@ replicas are younger, so they wait as standbys until the old ones are gone (lead
 from __future__ import annotations
 
 import contextlib
+import datetime
+import re
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -108,6 +111,18 @@ def _operator_pods(kubectl: Kubectl, home: str) -> list[dict[str, Any]]:
     return sorted(found, key=lambda p: p["metadata"]["creationTimestamp"])
 
 
+def _killed(kubectl: Kubectl, home: str, names: set[str]) -> dict[str, datetime.datetime]:
+    """{pod name: when the kubelet began stopping it} for those of `names` it stopped."""
+    found = {}
+    for event in kubectl.json("get", "events", "-n", home, "--field-selector",
+                              "reason=Killing")["items"]:
+        name = event["involvedObject"]["name"]
+        stamp = event.get("lastTimestamp") or event.get("eventTime")
+        if name in names and stamp:
+            found[name] = datetime.datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    return found
+
+
 def test_helm_upgrade_from_the_previous_release_fails_no_request_and_rolls_only_what_the_changelog_names(  # noqa: E501
     real_node: Any, ns: str, kubectl: Kubectl, operator: Any, helm: Path, tmp_path: Path
 ) -> None:
@@ -142,6 +157,7 @@ def test_helm_upgrade_from_the_previous_release_fails_no_request_and_rolls_only_
         assert {"PodDisruptionBudget/scaled", "HorizontalPodAutoscaler/scaled",
                 "HTTPRoute/routed"} <= {k for c in children.values() for k in c}
         before = {n: _pods(kubectl, ns, n) for n in names}
+        old_operators = {p["metadata"]["name"] for p in _operator_pods(kubectl, home)}
 
         # Which HandTrackers' pods this upgrade rolls, from the two releases' own builders.
         files = []
@@ -171,6 +187,7 @@ def test_helm_upgrade_from_the_previous_release_fails_no_request_and_rolls_only_
                 running.enter_context(prober)
             # What the README tells users: the CRD first (helm never upgrades crds/), then
             # the chart.
+            started = time.monotonic()
             kubectl("apply", "--server-side", "--force-conflicts", "-f", str(CRD))
             helm_run(helm, "upgrade", upgrade, str(CHART), "--namespace", home, "--values",
                      str(_values(tmp_path, images.operator_image(), "new")), env=env)
@@ -179,6 +196,10 @@ def test_helm_upgrade_from_the_previous_release_fails_no_request_and_rolls_only_
             for n in names:
                 eventually(lambda n=n: _upgraded(kubectl, ns, n), timeout=300, interval=1,
                            message=f"{n} reconciled by the new operator and rolled out")
+            upgraded = time.monotonic() - started
+        print(f"upgrade from {previous.version}: {upgraded:.1f} s; requests "
+              + ", ".join(f"{n} {len(p.failures)}/{len(p.outcomes)} failed"
+                          for n, p in zip(names, probers, strict=True)))
         for prober in probers:
             assert len(prober.outcomes) > 100
             assert prober.failures == [], (prober.failures[:5], prober.refusals[:5])
@@ -203,10 +224,22 @@ def test_helm_upgrade_from_the_previous_release_fails_no_request_and_rolls_only_
             assert read["apiVersion"] == "handtracking.dev/v1beta1"
             assert _contains(read["spec"], manifest["spec"]), manifest["metadata"]["name"]
 
-        # Side by side: the first new replica started while the old ones ran, and waited.
+        # Side by side: the first new replica started while the old ones ran and waited as
+        # their standby; it took over once the last of them was stopped, and promptly.
         first = _operator_pods(kubectl, home)[0]
+        assert first["metadata"]["name"] not in old_operators
         log = kubectl("logs", "-n", home, first["metadata"]["name"])
-        assert "Standby" in log and log.index("Standby") < log.index("Active"), log[-3000:]
+        assert "Standby: standby for" in log, log[-3000:]
+        active = re.search(r"^(\S+ \S+) INFO handtracker_operator.leadership: Active", log, re.M)
+        assert active and log.index("Standby: standby for") < active.start(), log[-3000:]
+        took_over = datetime.datetime.strptime(active.group(1), "%Y-%m-%d %H:%M:%S,%f") \
+            .replace(tzinfo=datetime.UTC)
+        stopped = _killed(kubectl, home, old_operators)
+        assert len(stopped) == len(old_operators), stopped
+        last_stopped = max(stopped.values())
+        # Event times have whole seconds.
+        assert last_stopped - datetime.timedelta(seconds=1) <= took_over, (stopped, took_over)
+        assert took_over - last_stopped < datetime.timedelta(seconds=20), (stopped, took_over)
 
         # Going back with a newer chart's values is refused, naming the key.
         with pytest.raises(HelmError, match="podDisruptionBudget"):
