@@ -117,7 +117,7 @@ class Leadership:
         self._born: float | None = None  # the first check: this replica's start
         self._stop = threading.Event()
         self.active = False
-        self._announced = False  # a standby says why from its first decision on
+        self._said = ""  # the last decision logged: a standby says why, and when that changes
         self._last_error = ""
         self._thread = threading.Thread(target=self._loop, name="leadership", daemon=True)
 
@@ -144,9 +144,10 @@ class Leadership:
         if decision.active and self._clock() - self._born < self._settle:
             decision = Decision(False, "settling: waiting for replicas starting alongside")
         changed = decision.active != self.active
-        if changed or not self._announced:
-            self._announced = True
-            log.info("%s: %s", "Active" if decision.active else "Standby", decision.reason)
+        said = f"{'Active' if decision.active else 'Standby'}: {decision.reason}"
+        if said != self._said:
+            self._said = said
+            log.info("%s", said)
         if changed:
             self.active = decision.active
             self._on_change(decision.active)

@@ -104,17 +104,18 @@ def test_a_new_replica_settles_before_it_first_acts() -> None:
     assert leader.check().active and changes == [True]
 
 
-def test_a_standby_says_why_from_its_first_decision_and_only_on_changes_after(caplog) -> None:
+def test_a_standby_says_why_from_its_first_decision_and_whenever_that_changes(caplog) -> None:
     now = datetime.datetime.now(datetime.UTC)
+    unregistered = [peering(b=keepalive(10, 0, now=now))]
     older = [peering(a=keepalive(9, 0, now=now), b=keepalive(10, 0, now=now))]
     alone = [peering(a=keepalive(9, 0, now=now))]
-    replies = iter([older, older, alone])
+    replies = iter([unregistered, older, older, alone, alone])
     changes: list[bool] = []
     leader = Leadership(lambda: next(replies), "a", 9, changes.append, settle=0)
     with caplog.at_level("INFO", logger="handtracker_operator.leadership"):
-        leader.check()
-        leader.check()
-        leader.check()
+        for _ in range(5):
+            leader.check()
     assert [r.getMessage() for r in caplog.records] == [
-        "Standby: standby for b", "Active: no live replica with a higher priority"]
+        "Standby: waiting for this replica's keep-alive", "Standby: standby for b",
+        "Active: no live replica with a higher priority"]
     assert changes == [True]  # only a change is passed on
