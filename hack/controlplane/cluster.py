@@ -267,7 +267,22 @@ def _install_crds(bins: Binaries, layout: Layout) -> None:
     for path in files:
         args += ["-f", str(path)]
     _kubectl(bins, layout, *args)
-    _kubectl(bins, layout, "wait", "--for=condition=Established", "crd", "--all", "--timeout=60s")
+    _wait_established(bins, layout)
+
+
+def _wait_established(bins: Binaries, layout: Layout, timeout: float = 60.0) -> None:
+    """kubectl wait gives up at once, instead of waiting, on a CRD whose status the API
+    server has not written yet ("status.conditions accessor error"): asked again then."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            _kubectl(bins, layout, "wait", "--for=condition=Established", "crd", "--all",
+                     f"--timeout={max(1, int(deadline - time.monotonic()))}s")
+            return
+        except ClusterError as err:
+            if "accessor error" not in str(err) or time.monotonic() > deadline:
+                raise
+        time.sleep(0.2)
 
 
 def _write_kubeconfigs(layout: Layout, creds: certs.Credentials, server: str) -> None:
