@@ -15,9 +15,9 @@ release   the previous release's operator (e.g. localhost/handtracker-operator:0
 
 Each is rebuilt only when the hash of its inputs differs from the label on the stored
 image, and published unless the registry holds it; `pinned(ref)` is its pinned ref.
-`load()` imports them into a containerd for a real kubelet. Command line:
-`python -m hack.images build|load|list`. Needs root, buildah, debootstrap, gcc and Go;
-loading needs ctr.
+`pull()` has a containerd (the bed's node) pull the pinned images, each verified first.
+Command line: `python -m hack.images build|list`. Needs root, buildah, debootstrap, gcc
+and Go; pulling needs ctr.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from hack.gobuild import locked
 from . import base, dockerfile, modelcar, pause, release, traefik
 from .buildah import BuiltImage
 from .commands import ImageBuildError, Timer, log, require
-from .containerd import load
+from .containerd import Pulled, pull
 from .modelcar import MODEL_IMAGES, model_sha256
 from .paths import work_root
 from .publish import pinned, publish
@@ -48,7 +48,7 @@ def operator_image() -> str:
 
 
 def node_images() -> tuple[str, ...]:
-    """What a node runs, in the order they are published and loaded: the kubelet's
+    """What a node runs, in the order they are published and pulled: the kubelet's
     sandbox image (e.g. localhost/pause:v1.36.3), the workload, the operator, the Gateway
     controller, the model cars and the previous release's operator."""
     return (pause.image_ref(), workload_image(), operator_image(), traefik.image_ref(),
@@ -83,12 +83,13 @@ __all__ = [
     "MODEL_IMAGES",
     "BuiltImage",
     "ImageBuildError",
+    "Pulled",
     "ensure_built",
-    "load",
     "model_sha256",
     "node_images",
     "operator_image",
     "pinned",
     "publish",
+    "pull",
     "workload_image",
 ]
