@@ -53,15 +53,15 @@ tools: venv
 chart: venv
 	$(PY) -m hack.chart
 
-## The container images, built here with buildah (as root; needs a Debian mirror and PyPI,
-## no registry): base, pause, workload, operator; skipped, with the reason, where the real
-## node cannot run. Loaded into the real node's containerd when that runs (and by every
-## `python -m hack.bed up`).
+## The container images, built here with buildah (as root; needs a Debian mirror and PyPI):
+## base, pause, workload, operator, Traefik, model cars; each the node runs then pushed to
+## the bed's registry, pinned by digest, signed and its SBOM attested. Skipped, with the
+## reason, where the real node cannot run. Every `python -m hack.bed up` has the real node
+## pull them by digest, verified first.
 images: venv
 	$(PY) -m hack.images build --if-node
-	$(PY) -m hack.images load --if-present
 
-## The bed: control plane, real node, and the images loaded into it.
+## The bed: control plane, registry, real node, and the images pulled into it.
 cluster-up: controlplane images
 	$(PY) -m hack.bed up
 

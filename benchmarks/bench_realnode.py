@@ -190,7 +190,8 @@ def main() -> None:
     if not node.runs_in(cluster):
         sys.exit("this cluster runs without the real node: nothing to measure")
     started = time.monotonic()
-    images.load(cluster.containerd_socket, images.ensure_built())
+    images.ensure_built()
+    bed.pull(cluster, images.node_images())
     images_seconds = time.monotonic() - started
 
     def kubectl(*a: str, input: str | None = None) -> str:
@@ -265,9 +266,11 @@ def main() -> None:
 
     print(f"\nReal node {node.NODE_NAME}: one run, 2 workload pods (1 worker each)\n")
     row("figure", "measured", "target", None)
-    row("`up` of the running cluster", f"{up_seconds:.2f} s", "<= 1 s", up_seconds <= 1)
-    row("images checked and loaded (nothing changed)", f"{images_seconds:.2f} s", "<= 2 s",
-        images_seconds <= 2)
+    # Every `up` verifies each image's pin, signature and SBOM (cosign, all at once).
+    row("`up` of the running cluster, images verified", f"{up_seconds:.2f} s", "<= 3 s",
+        up_seconds <= 3)
+    row("images checked, published, verified (no change)", f"{images_seconds:.2f} s",
+        "<= 5 s", images_seconds <= 5)
     row("HandTracker created -> Ready, rollout complete", f"{ready_seconds:.1f} s", "<= 15 s",
         ready_seconds <= 15)
     for i, (running, ready) in enumerate(phases):

@@ -107,7 +107,7 @@ def main() -> int:
         procs["operator"] = _start(
             "operator",
             [sys.executable, "-m", "handtracker_operator",
-             "--default-image", images.workload_image()],
+             "--default-image", images.pinned(images.workload_image())],
             {**os.environ, "KUBECONFIG": kubeconfig},
             logs,
         )

@@ -1,6 +1,6 @@
 """A real Gateway API implementation in the bed: Traefik (hack/tools/go/traefik/, image
-from hack/images/traefik.py) on the real node, its GatewayClass, and one shared Gateway
-that routes from every namespace.
+from hack/images/traefik.py, run by its pinned digest) on the real node, its
+GatewayClass, and one shared Gateway that routes from every namespace.
 
 Traefik serves a Gateway listener on the entry point of the same port. The Gateway's
 address is its Service's ClusterIP, which the host reaches through kube-proxy, so a
@@ -16,7 +16,7 @@ import json
 import subprocess
 from typing import Any
 
-from hack import node
+from hack import images, node
 from hack.controlplane import Cluster, ClusterError
 from hack.controlplane.network import SERVICE_CIDR
 from hack.images import traefik
@@ -77,7 +77,8 @@ def manifests(image: str, placement: dict[str, Any]) -> list[dict[str, Any]]:
     container = {
         "name": NAME,
         "image": image,
-        "imagePullPolicy": "Never",  # loaded into the node's containerd, never pulled
+        # The bed pulls it, verified, before this is applied; the kubelet never does.
+        "imagePullPolicy": "Never",
         "args": args(),
         "ports": [{"name": "web", "containerPort": PORT},
                   {"name": "ping", "containerPort": PING_PORT}],
@@ -141,7 +142,11 @@ def install(cluster: Cluster, timeout: float = 120) -> None:
     """The Gateway API CRDs, then Traefik and the Gateway; returns once Traefik has
     programmed the Gateway. Applying again changes nothing that is already there."""
     crds.install(cluster, "gateway-api")
-    items = manifests(traefik.image_ref(), node.placement())
+    try:
+        image = images.pinned(traefik.image_ref())
+    except images.ImageBuildError as err:
+        raise ClusterError(f"the bed's Gateway: {err}") from err
+    items = manifests(image, node.placement())
     waits = (
         ("rollout", "status", f"deployment/{NAME}"),
         ("wait", "--for=condition=Programmed", f"gateway/{GATEWAY}"),

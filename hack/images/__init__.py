@@ -1,4 +1,5 @@
-"""The project's container images, built on this machine without a registry.
+"""The project's container images, built on this machine with buildah and published to
+the bed's registry (hack/supply/): pinned by digest, signed, each with a signed SBOM.
 
 base      a stand-in for python:3.11-slim: Debian bookworm by debootstrap + a venv (base.py)
 pause     the kubelet's sandbox image, from the pinned Kubernetes release (pause.py)
@@ -13,9 +14,10 @@ release   the previous release's operator (e.g. localhost/handtracker-operator:0
           (release.py), for the upgrade test
 
 Each is rebuilt only when the hash of its inputs differs from the label on the stored
-image. `load()` imports them into a containerd for a real kubelet. Command line:
-`python -m hack.images build|load|list`. Needs root, buildah, debootstrap, gcc and Go;
-loading needs ctr.
+image, and published unless the registry holds it; `pinned(ref)` is its pinned ref.
+`pull()` has a containerd (the bed's node) pull the pinned images, each verified first.
+Command line: `python -m hack.images build|list`. Needs root, buildah, debootstrap, gcc
+and Go; pulling needs ctr.
 """
 
 from __future__ import annotations
@@ -25,9 +27,10 @@ from hack.gobuild import locked
 from . import base, dockerfile, modelcar, pause, release, traefik
 from .buildah import BuiltImage
 from .commands import ImageBuildError, Timer, log, require
-from .containerd import load
+from .containerd import Pulled, pull
 from .modelcar import MODEL_IMAGES, model_sha256
 from .paths import work_root
+from .publish import pinned, publish
 
 # Tagged with the project's version (pyproject.toml), e.g. localhost/handtracker-workload:0.2.0.
 WORKLOAD = dockerfile.DockerfileImage("workload", "localhost/handtracker-workload",
@@ -45,16 +48,16 @@ def operator_image() -> str:
 
 
 def node_images() -> tuple[str, ...]:
-    """What a node runs, in the order load() imports them: the kubelet's sandbox image
-    (e.g. localhost/pause:v1.36.3), the workload, the operator, the Gateway controller,
-    the model cars and the previous release's operator."""
+    """What a node runs, in the order they are published and pulled: the kubelet's
+    sandbox image (e.g. localhost/pause:v1.36.3), the workload, the operator, the Gateway
+    controller, the model cars and the previous release's operator."""
     return (pause.image_ref(), workload_image(), operator_image(), traefik.image_ref(),
             *MODEL_IMAGES.values(), release.previous().operator_image)  # fmt: skip
 
 
 def ensure_built() -> list[BuiltImage]:
     """Base, pause, workload, operator, Traefik and model images, each built only when
-    out of date."""
+    out of date; then every node image published (pushed only when changed)."""
     require(["buildah", "debootstrap", "gcc", "chroot"])
     timer = Timer()
     # Two builds at once would both bootstrap a base and race on the tags.
@@ -69,6 +72,8 @@ def ensure_built() -> list[BuiltImage]:
             *modelcar.ensure(base_image),
             release.ensure(base_image),
         ]
+        # Under the same lock: a concurrent build must not retag an image mid-push.
+        publish(node_images())
     summary = ", ".join(f"{i.name} {'built' if i.built else 'up to date'}" for i in images)
     log(f"images: {summary} ({timer.seconds:.1f} s)")
     return images
@@ -78,10 +83,13 @@ __all__ = [
     "MODEL_IMAGES",
     "BuiltImage",
     "ImageBuildError",
+    "Pulled",
     "ensure_built",
-    "load",
     "model_sha256",
     "node_images",
     "operator_image",
+    "pinned",
+    "publish",
+    "pull",
     "workload_image",
 ]

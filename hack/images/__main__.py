@@ -1,4 +1,4 @@
-"""Command line: python -m hack.images build | load [--socket PATH] | list [--socket PATH]"""
+"""Command line: python -m hack.images build | list [--socket PATH]"""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from pathlib import Path
 
 from hack import node
 from hack.controlplane import containerd_socket
+from hack.supply import pins
 
 from . import (
     OPERATOR,
@@ -18,14 +19,14 @@ from . import (
     buildah,
     dockerfile,
     ensure_built,
-    load,
     modelcar,
     node_images,
     pause,
     release,
     traefik,
 )
-from .containerd import images_in_containerd
+from .containerd import held
+from .publish import SUPPLY_ERRORS
 
 
 def _cmd_build(args: argparse.Namespace) -> int:
@@ -37,14 +38,6 @@ def _cmd_build(args: argparse.Namespace) -> int:
     for image in ensure_built():
         state = f"built in {image.seconds:.1f} s" if image.built else "up to date"
         print(f"{image.ref:<52} {image.image_id[7:19]}  {buildah.size(image.ref):>8}  {state}")
-    return 0
-
-
-def _cmd_load(args: argparse.Namespace) -> int:
-    if args.if_present and not args.socket.exists():
-        print(f"no containerd at {args.socket}: nothing to load into", file=sys.stderr)
-        return 0
-    load(args.socket, node_images())
     return 0
 
 
@@ -77,9 +70,9 @@ def _rows() -> list[tuple[str, bool | None]]:
 
 def _cmd_list(args: argparse.Namespace) -> int:
     rows = _rows()
-    refs = [ref for ref, _ in rows]
-    in_containerd = images_in_containerd(args.socket, refs) if args.socket.exists() else None
-    on_node = node_images()  # read from the pins once, not once per row
+    in_containerd = held(args.socket) if args.socket.exists() else None
+    on_node = node_images()
+    pinned = pins.load()  # read once, not once per row
     for ref, current in rows:
         stored = buildah.inspect(ref)
         if stored is None:
@@ -87,11 +80,11 @@ def _cmd_list(args: argparse.Namespace) -> int:
             continue
         state = {True: "up to date", False: "out of date", None: "base missing"}[current]
         line = f"{ref:<52} {stored.image_id[7:19]}  {buildah.size(ref):>8}  {state}"
-        if in_containerd is not None and ref in on_node:
-            loaded = in_containerd.get(ref)
-            line += "  containerd: " + (
-                "same" if loaded == stored.image_id else "different" if loaded else "absent"
-            )
+        pin = pinned.get(ref)
+        if ref in on_node:
+            line += f"  pinned: {pin.partition('@')[2][7:19]}" if pin else "  not published"
+        if in_containerd is not None and pin:
+            line += "  containerd: " + ("holds it" if pin in in_containerd else "absent")
         print(line)
     return 0
 
@@ -106,28 +99,21 @@ def main(argv: list[str] | None = None) -> int:
         help="only where the real node can run (see HANDTRACKER_REAL_NODE); under CI=true "
              "a missing prerequisite is an error",
     )  # fmt: skip
-    for name, text in (
-        ("load", "import the node images into a containerd, skipping those it holds"),
-        ("list", "show each image, whether it is up to date, and whether containerd has it"),
-    ):
-        cmd = sub.add_parser(name, help=text)
-        cmd.add_argument(
-            "--socket", type=Path, default=None,
-            help="containerd's socket (default: the real node's, of the cluster in "
-                 "HANDTRACKER_CLUSTER_DIR or .cluster/)",
-        )  # fmt: skip
-        if name == "load":
-            cmd.add_argument(
-                "--if-present", action="store_true",
-                help="do nothing (and succeed) when no containerd listens at the socket",
-            )  # fmt: skip
+    listing = sub.add_parser(
+        "list", help="show each image, whether it is up to date, its pin, and whether the "
+                     "node's containerd holds the pinned image")
+    listing.add_argument(
+        "--socket", type=Path, default=None,
+        help="containerd's socket (default: the real node's, of the cluster in "
+             "HANDTRACKER_CLUSTER_DIR or .cluster/)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     if getattr(args, "socket", "") is None:
         args.socket = containerd_socket()
-    handlers = {"build": _cmd_build, "load": _cmd_load, "list": _cmd_list}
+    handlers = {"build": _cmd_build, "list": _cmd_list}
     try:
         return handlers[args.command](args)
-    except (ImageBuildError, node.NodeError) as err:
+    except (ImageBuildError, node.NodeError, *SUPPLY_ERRORS) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
 

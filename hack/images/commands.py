@@ -99,7 +99,7 @@ def _failed(args: list[str], code: int, output: str, log_file: Path | None) -> I
 
 
 class Timer:
-    """Seconds since it was made; the build and load steps report them."""
+    """Seconds since it was made; the build, publish and pull steps report them."""
 
     def __init__(self) -> None:
         self.started = time.monotonic()
@@ -107,25 +107,3 @@ class Timer:
     @property
     def seconds(self) -> float:
         return time.monotonic() - self.started
-
-
-def pipe(producer: Sequence[str | Path], consumer: Sequence[str | Path], *, log_name: str) -> None:
-    """Runs `producer | consumer`, both outputs (but the piped stream) in <logs>/<log_name>.log.
-    A failure of either raises; when both fail, the consumer's error is the telling one (the
-    producer then only sees a closed pipe)."""
-    first, second = [str(c) for c in producer], [str(c) for c in consumer]
-    log_file = log_dir() / f"{log_name}.log"
-    with open(log_file, "w") as out:
-        out.write(f"$ {shlex.join(first)} | {shlex.join(second)}\n")
-        out.flush()
-        left = subprocess.Popen(first, stdout=subprocess.PIPE, stderr=out)
-        assert left.stdout is not None
-        right = subprocess.Popen(second, stdin=left.stdout, stdout=out, stderr=subprocess.STDOUT)
-        left.stdout.close()  # only the consumer holds the read end: it sees EOF or EPIPE
-        right_code = right.wait()
-        left_code = left.wait()
-    output = log_file.read_text(errors="replace")
-    if right_code != 0:
-        raise _failed(second, right_code, output, log_file)
-    if left_code != 0:
-        raise _failed(first, left_code, output, log_file)

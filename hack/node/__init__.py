@@ -1,11 +1,12 @@
 """The real node `real-0`: containerd, kubelet, kube-proxy and metrics-server on this machine.
 
 It joins the local control plane (hack/controlplane/) beside the kwok nodes, as a
-`Member` given to `up`; the project's images are loaded into its containerd afterwards
-(hack/images/, a layer above). Its pods are real containers in network namespaces on
-a bridge that exists only on this machine. It is tainted, so only pods that tolerate
-the taint and select the node run there; everything else stays on kwok. One real node
-per machine: the bridge, the node address and the iptables chains are machine-wide.
+`Member` given to `up`; its containerd pulls the project's images afterwards, from the
+registry whose hosts.toml a layer above writes into `registry_hosts(cluster)`. Its pods
+are real containers in network namespaces on a bridge that exists only on this machine.
+It is tainted, so only pods that tolerate the taint and select the node run there;
+everything else stays on kwok. One real node per machine: the bridge, the node address
+and the iptables chains are machine-wide.
 
 HANDTRACKER_REAL_NODE chooses: `auto` (default) adds the node where the machine
 can run it and otherwise says what is missing and carries on with kwok only
@@ -35,7 +36,7 @@ from .configs import NODE_LABEL, NODE_TAINT, NodePorts, sandbox_image
 
 __all__ = [
     "NAME", "NODE_LABEL", "NODE_NAME", "NODE_TAINT", "PROCESS_NAMES", "NodeError", "RealNode",
-    "mode", "placement", "runs_in", "sandbox_image",
+    "mode", "placement", "registry_hosts", "runs_in", "sandbox_image",
 ]
 
 log = logging.getLogger(__name__)
@@ -80,6 +81,11 @@ def placement() -> dict:
     """Pod spec fields (also HandTracker spec fields) that put pods on the real node."""
     key, value = NODE_LABEL
     return {"nodeSelector": {key: value}, "tolerations": [{**NODE_TAINT, "operator": "Equal"}]}
+
+
+def registry_hosts(cluster: Cluster) -> Path:
+    """The folder of registry hosts (hosts.toml) the node's containerd pulls with."""
+    return configs.registry_hosts_dir(Layout(cluster.state_dir))
 
 
 def runs_in(cluster: Cluster) -> bool:
@@ -215,6 +221,7 @@ def _write_configs(handle: Handle, ports: NodePorts) -> None:
     (layout.node / "containerd.toml").write_text(containerd)
     cni = layout.node / "cni"
     cni.mkdir(exist_ok=True)
+    configs.registry_hosts_dir(layout).mkdir(exist_ok=True)
     (cni / "10-handtracker.conflist").write_text(configs.cni_conflist(layout))
     (layout.node / "kubelet.yaml").write_text(
         yaml.safe_dump(configs.kubelet_config(layout, handle.creds, ports))

@@ -58,6 +58,13 @@ def sandbox_image() -> str:
     return f"localhost/pause:{kubernetes_version()}"
 
 
+def registry_hosts_dir(layout: Layout) -> Path:
+    """Where containerd reads registry hosts from (`config_path`): one folder per
+    host:port with a hosts.toml, written by whoever runs a registry for the node (the
+    bed). Empty, containerd pulls from nowhere it was not told of."""
+    return layout.node / "certs.d"
+
+
 def containerd_config(layout: Layout, sandbox_image: str) -> str:
     return f"""version = 2
 root = "{containerd_root()}"
@@ -82,6 +89,8 @@ state = "{layout.run_dir / 'state'}"
   [plugins."io.containerd.grpc.v1.cri".cni]
     bin_dir = "{CNI_BIN_DIR}"
     conf_dir = "{layout.node / 'cni'}"
+  [plugins."io.containerd.grpc.v1.cri".registry]
+    config_path = "{registry_hosts_dir(layout)}"
 """
 
 
@@ -148,7 +157,8 @@ def kubelet_config(layout: Layout, creds: Credentials, ports: NodePorts) -> dict
             "nodefs.available": "2%",
             "imagefs.available": "2%",
         },
-        # Images are built here and cannot be pulled again: never garbage-collect them.
+        # Images are pulled once, verified, by the bed, never by the kubelet: never
+        # garbage-collect them.
         "imageGCHighThresholdPercent": 100,
         "imageGCLowThresholdPercent": 99,
         # Quicker reaction to container state changes than the 1 m default.

@@ -54,7 +54,9 @@ def test_up_on_a_running_cluster_returns_at_once(cluster) -> None:
     started = time.monotonic()
     again = bed.up(cluster.state_dir)
     elapsed = time.monotonic() - started
-    assert elapsed < 2.0
+    # No start: only each image's pin, signature and SBOM verified again (cosign, for all
+    # images at once) where the real node runs.
+    assert elapsed < 5.0
     assert not again.started
     assert again.server == cluster.server
     assert _processes(cluster.state_dir) == before

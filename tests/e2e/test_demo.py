@@ -120,7 +120,9 @@ def test_make_demo_serves_the_ui_from_real_pods_and_ctrl_c_stops_it_cleanly(
         pods = kubectl.json("get", "pods", "-n", namespace,
                             "-l", "app.kubernetes.io/instance=hands")["items"]
         assert pods and {p["spec"]["nodeName"] for p in pods} == {node.NODE_NAME}
-        assert {p["spec"]["containers"][0]["image"] for p in pods} == {images.workload_image()}
+        pinned = images.pinned(images.workload_image())
+        assert {p["spec"]["containers"][0]["image"] for p in pods} == {pinned}
+        assert {p["status"]["containerStatuses"][0]["imageID"] for p in pods} == {pinned}
 
         with urllib.request.urlopen(f"http://{bind}/", timeout=10) as page:
             assert page.status == 200

@@ -27,16 +27,19 @@ SMALL = {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"cpu": "1", 
 
 
 def tracker(name: str, **spec: Any) -> dict[str, Any]:
-    """A HandTracker running the locally built workload image on the real node."""
-    body: dict[str, Any] = {"image": images.workload_image(), "replicas": 1, "resources": SMALL}
+    """A HandTracker running the workload image built here, by its pinned digest, on the
+    real node."""
+    body: dict[str, Any] = {"image": images.pinned(images.workload_image()), "replicas": 1,
+                            "resources": SMALL}
     body.update(node.placement())
     body.update(spec)
     return handtracker(name, **body)
 
 
 def on_real_node(manifest: dict[str, Any]) -> dict[str, Any]:
-    """An example manifest with the local image, small requests and real-node placement."""
-    manifest["spec"] = {**(manifest.get("spec") or {}), "image": images.workload_image(),
+    """An example manifest with the pinned image, small requests and real-node placement."""
+    manifest["spec"] = {**(manifest.get("spec") or {}),
+                        "image": images.pinned(images.workload_image()),
                         "resources": SMALL, **node.placement()}
     return manifest
 

@@ -242,7 +242,7 @@ def test_the_canary_example_runs_through_the_beds_gateway(
     client = Client(ns, manifest["metadata"]["name"])
     spec["httpRoute"] = {**spec["httpRoute"], **client.route()}
     for model, complexity in ((spec["model"], "full"), (spec["canary"]["model"], "lite")):
-        model["source"]["image"]["reference"] = images.MODEL_IMAGES[complexity]
+        model["source"]["image"]["reference"] = images.pinned(images.MODEL_IMAGES[complexity])
         assert model["sha256"] == images.model_sha256(images.MODEL_IMAGES[complexity])
     spec["canary"]["weight"] = 50  # to see both answer in a few requests
     apply(kubectl, ns, manifest)

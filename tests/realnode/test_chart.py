@@ -18,12 +18,13 @@ from tests.support.waiting import eventually
 
 
 def _values(folder: Path, watched: str) -> Path:
-    repository, tag = images.operator_image().rsplit(":", 1)
+    repository, _, digest = images.pinned(images.operator_image()).partition("@")
     placement = node.placement()
     path = folder / "values.yaml"
     path.write_text(yaml.safe_dump({
-        "image": {"repository": repository, "tag": tag, "pullPolicy": "IfNotPresent"},
-        "operator": {"defaultImage": images.workload_image()},
+        "image": {"repository": repository, "digest": digest, "tag": "",
+                  "pullPolicy": "IfNotPresent"},
+        "operator": {"defaultImage": images.pinned(images.workload_image())},
         "watchNamespaces": [watched],
         "nodeSelector": placement["nodeSelector"],
         "tolerations": placement["tolerations"],

@@ -65,7 +65,7 @@ def test_a_wrong_digest_fails_closed_and_the_right_one_recovers(
 def test_a_model_image_is_copied_in_and_a_missing_bundle_is_refused(
     real_node: Any, ns: str, kubectl: Kubectl, operator: Any
 ) -> None:
-    car, digest = images.MODEL_IMAGES["lite"], _digest("lite")
+    car, digest = images.pinned(images.MODEL_IMAGES["lite"]), _digest("lite")
     source = {"type": "image", "image": {"reference": car}}
     apply(kubectl, ns, tracker("car", model={"source": source, "sha256": digest}))
     wait_condition(kubectl, ns, "car", timeout=180)

@@ -81,7 +81,7 @@ def _overlay(folder: Path, watched: str) -> Path:
         {"op": "add", "path": "/spec/template/spec/containers/0/args/-",
          "value": f"--namespace={watched}"},
         {"op": "replace", "path": "/spec/template/spec/containers/0/env/0/value",
-         "value": images.workload_image()},
+         "value": images.pinned(images.workload_image())},
         # A wedged replica is restarted within seconds rather than a minute; and its
         # stopped process, which a SIGTERM does not reach, is killed 5 s later.
         {"op": "replace", "path": "/spec/template/spec/containers/0/livenessProbe/periodSeconds",
@@ -90,13 +90,13 @@ def _overlay(folder: Path, watched: str) -> Path:
          "path": "/spec/template/spec/containers/0/livenessProbe/timeoutSeconds", "value": 1},
         {"op": "add", "path": "/spec/template/spec/terminationGracePeriodSeconds", "value": 5},
     ]
-    name, tag = images.operator_image().rsplit(":", 1)
+    name, _, digest = images.pinned(images.operator_image()).partition("@")
     (folder / "kustomization.yaml").write_text(yaml.safe_dump({
         "apiVersion": "kustomize.config.k8s.io/v1beta1",
         "kind": "Kustomization",
         "resources": [os.path.relpath(REPO_ROOT / "deploy", folder)],
         "images": [{"name": "ghcr.io/handtracking-dev/handtracker-operator",
-                    "newName": name, "newTag": tag}],
+                    "newName": name, "digest": digest}],
         "patches": [{"target": {"kind": "Deployment", "name": "handtracker-operator"},
                      "patch": json.dumps(patch)}],
     }))
@@ -124,7 +124,8 @@ def test_the_operator_runs_as_a_pod_and_reconciles(
         for pod in replicas:
             assert pod["spec"]["nodeName"] == node.NODE_NAME
             assert pod["spec"]["serviceAccountName"] == "handtracker-operator"
-            assert pod["spec"]["containers"][0]["image"] == images.operator_image()
+            assert pod["spec"]["containers"][0]["image"] == images.pinned(
+                images.operator_image())
 
         def active_replica() -> dict[str, Any] | None:
             found = [pod for pod in replicas if "Active:" in _log(kubectl, pod)]

@@ -122,9 +122,9 @@ def test_a_missing_local_image_is_reported_and_a_fixed_spec_recovers(
     message = _wait_problem(kubectl, ns, "noimage", "ErrImageNeverPull")
     assert "localhost/handtracker-missing:none" in message
     assert ready_reason(kubectl, ns, "noimage")[0] == "False"
-    # The built image is on the node: Never is fine for it.
+    # The pinned image is on the node (the bed pulled it): Never is fine for it.
     kubectl("patch", "ht", "noimage", "-n", ns, "--type=merge", "-p", json.dumps(
-        {"spec": {"image": images.workload_image()}}))
+        {"spec": {"image": images.pinned(images.workload_image())}}))
     wait_condition(kubectl, ns, "noimage", timeout=240)
 
 

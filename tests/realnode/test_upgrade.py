@@ -39,13 +39,22 @@ NEW_API_RESOURCE = "handtrackers.v1beta1.handtracking.dev"
 CHILD_KINDS = "configmap,deployment,service,poddisruptionbudget,horizontalpodautoscaler,httproute"
 
 
+def _image_values(image: str, name: str) -> dict[str, str]:
+    """The pinned operator image: by digest in the checkout's chart; the previous
+    release's chart takes no digest (and its schema no `@` in a tag), so by the
+    registry's tag, which the bed found naming the pinned digest, pulled by the kubelet."""
+    repository, _, digest = images.pinned(image).partition("@")
+    if name == "old":
+        return {"repository": repository, "tag": image.rsplit(":", 1)[1]}
+    return {"repository": repository, "tag": "", "digest": digest}
+
+
 def _values(folder: Path, image: str, name: str) -> Path:
-    repository, tag = image.rsplit(":", 1)
     placement = node.placement()
     path = folder / f"{name}.yaml"
     path.write_text(yaml.safe_dump({
-        "image": {"repository": repository, "tag": tag, "pullPolicy": "IfNotPresent"},
-        "operator": {"defaultImage": images.workload_image()},
+        "image": {**_image_values(image, name), "pullPolicy": "IfNotPresent"},
+        "operator": {"defaultImage": images.pinned(images.workload_image())},
         "nodeSelector": placement["nodeSelector"],
         "tolerations": placement["tolerations"],
     }))

@@ -147,6 +147,15 @@ def test_values_reach_the_deployment(helm: Path) -> None:
     assert service["spec"]["ports"][0]["port"] == 9100
 
 
+def test_a_digest_names_the_image_by_digest_and_the_tag_is_ignored(helm: Path) -> None:
+    digest = "sha256:" + "ab" * 32
+    docs = documents(render(helm, "image.repository=registry.local/op", "image.tag=1.2.3",
+                            f"image.digest={digest}"))
+    deployment = next(d for d in docs if d["kind"] == "Deployment")
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    assert container["image"] == f"registry.local/op@{digest}"
+
+
 def test_a_service_monitor_without_metrics_is_refused(helm: Path) -> None:
     with pytest.raises(HelmError, match="serviceMonitor.enabled needs metrics.enabled"):
         render(helm, "serviceMonitor.enabled=true", "metrics.enabled=false")
@@ -159,6 +168,8 @@ BAD_VALUES = [
     ("image.pullPolicy=Sometimes", "/image/pullPolicy"),
     ("image.repository=", "/image/repository"),
     ("image.tag=bad tag", "/image/tag"),
+    ("image.digest=sha256:abc", "/image/digest"),
+    ("image.digest=1.2.3", "/image/digest"),
     ("image.registry=x", "'registry' not allowed"),
     ("imagePullSecrets[0].nam=x", "/imagePullSecrets/0"),
     ("watchNamespaces[0]=Team_A", "/watchNamespaces/0"),

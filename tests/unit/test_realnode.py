@@ -86,6 +86,9 @@ def test_containerd_clamps_oom_score_adj_and_uses_the_cluster_socket(layout: Lay
     assert "SystemdCgroup = false" in text
     assert f'address = "{layout.containerd_socket}"' in text
     assert 'sandbox_image = "localhost/pause:v0"' in text
+    # Registry hosts (hosts.toml) come from a folder of the node's own.
+    assert f'config_path = "{configs.registry_hosts_dir(layout)}"' in text
+    assert configs.registry_hosts_dir(layout).is_relative_to(layout.node)
     # A unix socket path must stay under 108 bytes wherever the checkout is.
     assert len(str(Layout(Path("/a" * 200)).containerd_socket)) < 100
 

@@ -35,8 +35,13 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 app.kubernetes.io/component: operator
 {{- end -}}
 
+{{/* By digest when image.digest is set (the tag is then ignored), else by tag. */}}
 {{- define "handtracker-operator.image" -}}
+{{- if .Values.image.digest -}}
+{{ .Values.image.repository }}@{{ .Values.image.digest }}
+{{- else -}}
 {{ .Values.image.repository }}:{{ .Values.image.tag | default .Chart.AppVersion }}
+{{- end -}}
 {{- end -}}
 
 {{/* The workload released with the operator, unless operator.defaultImage names one. */}}
