@@ -7,8 +7,11 @@ from __future__ import annotations
 import json
 import os
 import re
+import threading
 from dataclasses import dataclass
 from pathlib import Path
+
+from hack.gobuild import locked
 
 from .settings import Registry, default_supply
 
@@ -68,14 +71,15 @@ def load(path: Path | None = None) -> dict[str, str]:
 
 def record(local_ref: str, pinned_ref: str, path: Path | None = None) -> None:
     """Adds or replaces one pin. The file is replaced whole, so a reader never sees half
-    of it."""
+    of it, under a lock, so that images published at once (by threads or processes) do
+    not drop each other's pins."""
     split_pinned(pinned_ref)
     path = path or default_supply().pins_file
-    pins = load(path) | {local_ref: pinned_ref}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f"{path.name}.{os.getpid()}.partial")
-    partial.write_text(json.dumps(pins, indent=2, sort_keys=True) + "\n")
-    partial.replace(path)
+    with locked(path.with_name(f"{path.name}.lock")):
+        pins = load(path) | {local_ref: pinned_ref}
+        partial = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.partial")
+        partial.write_text(json.dumps(pins, indent=2, sort_keys=True) + "\n")
+        partial.replace(path)
 
 
 def pinned(local_ref: str, path: Path | None = None) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import json
 import tomllib
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -65,7 +66,16 @@ def test_the_pins_file_maps_each_local_image_to_its_pin(tmp_path: Path) -> None:
         "localhost/b:1": f"127.0.0.1:5033/b@{DIGEST}",
     }
     assert pins.pinned("localhost/b:1", path) == f"127.0.0.1:5033/b@{DIGEST}"
-    assert [p.name for p in tmp_path.iterdir()] == ["pins.json"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pins.json", "pins.json.lock"]
+
+
+def test_pins_recorded_at_once_are_all_kept(tmp_path: Path) -> None:
+    path = tmp_path / "pins.json"
+    refs = [f"localhost/i{n}:1" for n in range(24)]
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda ref: pins.record(
+            ref, f"127.0.0.1:5033/{ref.split('/')[1].split(':')[0]}@{DIGEST}", path), refs))
+    assert sorted(pins.load(path)) == sorted(refs)
 
 
 def test_an_image_never_pushed_has_no_pin_and_says_so(tmp_path: Path) -> None:
