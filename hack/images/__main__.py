@@ -54,7 +54,7 @@ def _rows() -> list[tuple[str, bool | None]]:
     for image in (WORKLOAD, OPERATOR, release.operator_image(previous)):
         current = None
         if stored_base is not None:
-            on = BuiltImage("base", base_ref, stored_base.image_id, "", False, 0.0, False)
+            on = BuiltImage("base", base_ref, stored_base.image_id, "", False, 0.0)
             stored = buildah.inspect(image.ref)
             current = bool(stored and stored.inputs == dockerfile.expected_inputs(image, on))
         rows.append((image.ref, current))

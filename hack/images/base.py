@@ -106,7 +106,7 @@ def ensure() -> BuiltImage:
     ref = ref_for(inputs)
     stored = buildah.inspect(ref)
     if stored is not None:
-        return BuiltImage("base", ref, stored.image_id, inputs, False, timer.seconds, False)
+        return BuiltImage("base", ref, stored.image_id, inputs, False, timer.seconds)
     mirror = find_mirror(SUITE)
     log(f"bootstrapping {ref} (Debian {SUITE}, {', '.join(PACKAGES)}) ...")
     # debootstrap writes straight into the new image's mounted root: no copy of ~200 MB.
@@ -127,4 +127,4 @@ def ensure() -> BuiltImage:
         raise
     stored = buildah.commit(container, ref)
     log(f"built {ref} in {timer.seconds:.0f} s ({buildah.size(ref)})")
-    return BuiltImage("base", ref, stored.image_id, inputs, True, timer.seconds, False)
+    return BuiltImage("base", ref, stored.image_id, inputs, True, timer.seconds)

@@ -34,8 +34,6 @@ class BuiltImage:
     inputs: str
     built: bool  # False when the stored image was already up to date
     seconds: float
-    # The base is only built on; node_images() names what is published and pulled.
-    on_node: bool = True
 
 
 def inspect(ref: str) -> StoredImage | None:

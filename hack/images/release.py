@@ -15,6 +15,8 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from packaging.version import Version
+
 from . import dockerfile
 from .buildah import BuiltImage
 from .commands import ImageBuildError
@@ -51,7 +53,7 @@ def releases() -> list[Release]:
     """Every recorded release, oldest first."""
     entries = tomllib.loads(RECORD.read_text())["release"]
     found = [Release(e["version"], e["commit"], e["date"]) for e in entries]
-    return sorted(found, key=lambda r: tuple(int(p) for p in r.version.split(".")))
+    return sorted(found, key=lambda r: Version(r.version))
 
 
 def previous() -> Release:

@@ -5,7 +5,6 @@ from the wheelhouse `make venv` fills, without PyPI."""
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -16,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from hack import version, wheelhouse
+from hack import lock, version, wheelhouse
 from tests.support.repo import REPO_ROOT
 
 PROJECT = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())
@@ -24,20 +23,10 @@ PACKAGE_DIRS = {name: REPO_ROOT / folder
                 for name, folder in PROJECT["tool"]["setuptools"]["package-dir"].items()}
 
 
-def _pins(lines: list[str]) -> dict[str, str]:
-    pins = {}
-    for line in lines:
-        line = line.split("#", 1)[0].strip()
-        if line:
-            name, pinned = line.split("==")
-            pins[re.sub(r"[-_.]+", "-", name).lower()] = pinned
-    return pins
-
-
 def _file_pins(*names: str) -> dict[str, str]:
     pins: dict[str, str] = {}
     for name in names:
-        pins.update(_pins((REPO_ROOT / "requirements" / name).read_text().splitlines()))
+        pins.update(lock.pins((lock.REQUIREMENTS / name).read_text()))
     return pins
 
 
@@ -47,7 +36,8 @@ def _file_pins(*names: str) -> dict[str, str]:
     ("test", ("dev.txt",)),
 ])
 def test_each_extra_pins_what_its_requirements_files_pin(extra: str, files: tuple) -> None:
-    assert _pins(PROJECT["project"]["optional-dependencies"][extra]) == _file_pins(*files)
+    extras = PROJECT["project"]["optional-dependencies"][extra]
+    assert lock.pins("\n".join(extras)) == _file_pins(*files)
 
 
 @pytest.fixture(scope="module")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import subprocess
 
 import pytest
+from packaging.version import Version
 
 from hack import version
 from hack.images import release
@@ -19,15 +20,11 @@ from tests.support import changelog, podtemplates
 from tests.support.repo import REPO_ROOT
 
 
-def _semver(text: str) -> tuple[int, ...]:
-    return tuple(int(part) for part in text.split("."))
-
-
 def test_every_release_is_a_commit_of_this_history_older_than_the_current_version() -> None:
     recorded = release.releases()
     assert recorded, "hack/releases.toml records no release"
     for entry in recorded:
-        assert _semver(entry.version) < _semver(version.read())
+        assert Version(entry.version) < Version(version.read())
         found = subprocess.run(["git", "-C", str(REPO_ROOT), "cat-file", "-e",
                                 f"{entry.commit}^{{commit}}"], check=False)
         assert found.returncode == 0, f"{entry.version}'s commit {entry.commit} is not here"
